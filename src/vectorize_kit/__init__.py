@@ -1,0 +1,36 @@
+"""vectorize_kit: Astra DB's vectorize, locally in Jupyter.
+
+A pandas-backed local store speaking the Data API (collections of JSON documents with
+vectors), reachable through a Pythonic API with astrapy's names and through the Data API's
+JSON commands.
+
+>>> import vectorize_kit as vk
+>>> db = vk.Workspace().create_database("demo")
+>>> coll = db.create_collection("notes", dimension=2, metric="cosine")
+>>> coll.insert_one({"_id": "a", "text": "hello", "$vector": [1.0, 0.0]}).inserted_id
+'a'
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .api import (Collection, Cursor, Database, DeleteResult, InsertManyError,
+                  InsertManyResult, InsertOneResult, UpdateResult, Workspace)
+from .errors import DataAPIError
+
+__all__ = [
+    "Workspace",
+    "Database",
+    "Collection",
+    "Cursor",
+    "DataAPIError",
+    "InsertManyError",
+    "InsertOneResult",
+    "InsertManyResult",
+    "UpdateResult",
+    "DeleteResult",
+]
+__version__ = "0.1.0"
+
+logging.getLogger("vectorize_kit").addHandler(logging.NullHandler())

@@ -1,0 +1,578 @@
+"""The Pythonic API: Workspace → Database → Collection, with astrapy 2.x names.
+
+Every method builds a Data API command and runs it through the same dispatcher as
+``command()``; where ``command()`` returns an error envelope, these methods raise
+:class:`~vectorize_kit.errors.DataAPIError` with the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import limits
+from .commands import (CollectionState, DatabaseState, Result, WorkspaceState, envelope_of,
+                       execute_collection, execute_database)
+from .errors import DataAPIError
+
+__all__ = ["Workspace", "Database", "Collection", "Cursor", "InsertOneResult",
+           "InsertManyResult", "UpdateResult", "DeleteResult", "InsertManyError"]
+
+
+class InsertManyError(DataAPIError):
+    """Some documents of an ``insert_many`` failed; the others were inserted.
+
+    Attributes
+    ----------
+    inserted_ids
+        The ``_id`` of every document that was inserted.
+    errors
+        Every per-document error, in order.
+    """
+
+    def __init__(self, first: DataAPIError, inserted_ids: list[Any],
+                 errors: list[DataAPIError]) -> None:
+        super().__init__(first.error_code, first.message, document_ids=first.document_ids)
+        self.inserted_ids = inserted_ids
+        self.errors = errors
+
+
+def _raise_errors(result: Result) -> Result:
+    if result.errors:
+        raise result.errors[0]
+    return result
+
+
+@dataclass(frozen=True)
+class InsertOneResult:
+    inserted_id: Any
+
+
+@dataclass(frozen=True)
+class InsertManyResult:
+    inserted_ids: list[Any]
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """Counts of an update: ``matched_count``, ``modified_count``, ``upserted_id``."""
+
+    matched_count: int
+    modified_count: int
+    upserted_id: Any = None
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    deleted_count: int
+
+
+def _records_frame(records: list[dict]) -> Any:
+    """One row per document, ``_id`` first, columns in first-seen order; a missing field is
+    ``<NA>``; each column gets the best nullable dtype (nested values stay objects)."""
+    import pandas as pd
+
+    columns: dict[str, None] = {"_id": None}
+    for rec in records:
+        columns.update(dict.fromkeys(rec))
+    data = {
+        col: pd.Series([rec.get(col) for rec in records], dtype=object)
+        for col in columns if col == "_id" or any(col in rec for rec in records)
+    }
+    return pd.DataFrame(data).convert_dtypes()
+
+
+def _db_repr_time(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+class Workspace:
+    """An organisation-like workspace of databases, kept in a directory or in memory.
+
+    Parameters
+    ----------
+    path
+        A directory (created if missing) where everything is stored durably, or ``None`` to
+        keep everything in memory.
+    sync
+        Keyword-only. fsync every acknowledged write (the default), so that it survives a
+        crash of the process or the machine. ``False`` is faster and still survives a crash
+        of the process.
+
+    Examples
+    --------
+    >>> ws = Workspace()
+    >>> db = ws.create_database("demo")
+    >>> db.name
+    'demo'
+    """
+
+    def __init__(self, path: str | Path | None = None, *, sync: bool = True) -> None:
+        self._state = WorkspaceState(path, sync=sync)
+
+    @property
+    def path(self) -> Path | None:
+        return self._state.path
+
+    def create_database(self, name: str, *, created_at: dt.datetime | None = None) -> "Database":
+        """Create a database (with its ``default_keyspace``).
+
+        Parameters
+        ----------
+        name
+            1 to 50 letters, digits, ``_`` or ``-``, starting and ending with a letter or digit.
+        created_at
+            Keyword-only; the creation date (now by default). A database created before
+            2024-06-24 holds at most 5 collections, later ones 10, as in Astra DB.
+        """
+        return Database(self._state.create_database(name, created_at=created_at))
+
+    def get_database(self, name: str) -> "Database":
+        """The database with this name (or id); ``UNKNOWN_DATABASE`` if there is none."""
+        return Database(self._state.find_database(name))
+
+    def list_database_names(self) -> list[str]:
+        return sorted(db.name for db in self._state.databases.values())
+
+    def drop_database(self, name: str) -> None:
+        """Delete a database and everything in it."""
+        self._state.drop_database(name)
+
+    def close(self) -> None:
+        """Release the workspace's files (another Workspace may then open the path)."""
+        self._state.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "in memory" if self.path is None else f"at {str(self.path)!r}"
+        return f"Workspace({where}, databases={self.list_database_names()})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(db.name)}</td><td><code>{db.id}</code></td>"
+            f"<td>{_db_repr_time(db.created_at)}</td><td>{db.collection_count()}/"
+            f"{db.max_collections}</td></tr>"
+            for db in self._state.databases.values()
+        )
+        where = "in memory" if self.path is None else html.escape(str(self.path))
+        return (f"<b>Workspace</b> {where}<table><tr><th>database</th><th>id</th>"
+                f"<th>created</th><th>collections</th></tr>{rows}</table>")
+
+
+class Database:
+    """A database: keyspaces of collections. Get one from :class:`Workspace`."""
+
+    def __init__(self, state: DatabaseState) -> None:
+        self._state = state
+
+    @property
+    def id(self) -> str:
+        return self._state.id
+
+    @property
+    def name(self) -> str:
+        return self._state.name
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return self._state.created_at
+
+    def command(self, cmd: dict, *, keyspace: str | None = None) -> dict:
+        """Run a Data API database or keyspace command; return the response envelope.
+
+        Never raises for a command error: the envelope's ``errors`` says what went wrong.
+        ``keyspace`` defaults to ``default_keyspace``.
+        """
+        return envelope_of(execute_database, self._state, cmd, keyspace=keyspace)
+
+    def _run(self, cmd: dict, keyspace: str | None = None) -> Result:
+        return _raise_errors(execute_database(self._state, cmd, keyspace=keyspace))
+
+    # -- keyspaces ---------------------------------------------------------------------------
+    def create_keyspace(self, name: str) -> None:
+        self._run({"createKeyspace": {"name": name}})
+
+    def list_keyspaces(self) -> list[str]:
+        return self._run({"findKeyspaces": {}}).status["keyspaces"]  # type: ignore[index]
+
+    def drop_keyspace(self, name: str) -> None:
+        self._run({"dropKeyspace": {"name": name}})
+
+    # -- collections -------------------------------------------------------------------------
+    def create_collection(
+        self,
+        name: str,
+        *,
+        keyspace: str | None = None,
+        dimension: int | None = None,
+        metric: str | None = None,
+        service: dict | None = None,
+        indexing: dict | None = None,
+        default_id_type: str | None = None,
+        definition: dict | None = None,
+    ) -> "Collection":
+        """Create a collection (or get it, if one with the same settings exists).
+
+        Parameters
+        ----------
+        dimension, metric, service
+            The vector settings (``metric``: cosine, dot_product or euclidean).
+        indexing
+            ``{"allow": [...]}`` or ``{"deny": [...]}``.
+        default_id_type
+            ``uuid``, ``uuidv6``, ``uuidv7`` or ``objectId``.
+        definition
+            The raw createCollection ``options`` object, instead of the keywords.
+        """
+        options = dict(definition or {})
+        vector = {k: v for k, v in (("dimension", dimension), ("metric", metric),
+                                    ("service", service)) if v is not None}
+        if vector:
+            options["vector"] = {**options.get("vector", {}), **vector}
+        if indexing is not None:
+            options["indexing"] = indexing
+        if default_id_type is not None:
+            options["defaultId"] = {"type": default_id_type}
+        self._run({"createCollection": {"name": name, "options": options}}, keyspace)
+        return self.get_collection(name, keyspace=keyspace)
+
+    def get_collection(self, name: str, *, keyspace: str | None = None) -> "Collection":
+        """The collection ``name``; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist."""
+        return Collection(self._state.collection(keyspace, name))
+
+    def list_collection_names(self, *, keyspace: str | None = None) -> list[str]:
+        return self._run({"findCollections": {}}, keyspace).status["collections"]  # type: ignore
+
+    def list_collections(self, *, keyspace: str | None = None) -> list[dict]:
+        """``{"name": ..., "options": ...}`` for each collection (findCollections, explain)."""
+        result = self._run({"findCollections": {"options": {"explain": True}}}, keyspace)
+        return result.status["collections"]  # type: ignore[index]
+
+    def drop_collection(self, name: str, *, keyspace: str | None = None) -> None:
+        self._run({"deleteCollection": {"name": name}}, keyspace)
+
+    def __repr__(self) -> str:
+        return f"Database(name={self.name!r}, id={self.id!r})"
+
+    def _repr_html_(self) -> str:
+        st = self._state
+        rows = "".join(
+            f"<tr><td>{html.escape(ks)}</td><td>{html.escape(name)}</td>"
+            f"<td>{len(c.store)}</td><td>{html.escape(str(c.settings.vector or '-'))}</td></tr>"
+            for ks, colls in sorted(st.keyspaces.items()) for name, c in sorted(colls.items())
+        )
+        return (f"<b>Database</b> {html.escape(self.name)} <code>{self.id}</code>, created "
+                f"{_db_repr_time(self.created_at)}, {st.collection_count()}/"
+                f"{st.max_collections} collections<table><tr><th>keyspace</th>"
+                f"<th>collection</th><th>documents</th><th>vector</th></tr>{rows}</table>")
+
+
+class Collection:
+    """A collection of JSON documents. Get one from :meth:`Database.get_collection`."""
+
+    def __init__(self, state: CollectionState) -> None:
+        self._state = state
+
+    @property
+    def name(self) -> str:
+        return self._state.name
+
+    @property
+    def keyspace(self) -> str:
+        return self._state.keyspace
+
+    def command(self, cmd: dict) -> dict:
+        """Run a Data API collection command; return the envelope (never raises for a
+        command error)."""
+        return envelope_of(execute_collection, self._state, cmd)
+
+    def _run(self, cmd: dict) -> Result:
+        return _raise_errors(execute_collection(self._state, cmd))
+
+    def options(self) -> dict:
+        """The collection's options, as findCollections with explain shows them."""
+        return dict(self._state.settings.options)
+
+    # -- writes ------------------------------------------------------------------------------
+    def insert_one(self, document: dict) -> InsertOneResult:
+        """Insert one document (``$vector`` may be a list, ``{"$binary": ...}`` or a numpy
+        array)."""
+        result = self._run({"insertOne": {"document": document}})
+        return InsertOneResult(result.status["insertedIds"][0])  # type: ignore[index]
+
+    def insert_many(self, documents: list[dict], *, ordered: bool = False,
+                    chunk_size: int = limits.MAX_INSERT_MANY) -> InsertManyResult:
+        """Insert documents in chunks of at most 100 (one insertMany command each).
+
+        Unordered (the default) inserts every document it can and then raises
+        :class:`InsertManyError` listing the failures; ordered stops at the first failure.
+        """
+        if not 1 <= chunk_size <= limits.MAX_INSERT_MANY:
+            raise ValueError(f"chunk_size must be 1..{limits.MAX_INSERT_MANY}, not {chunk_size}")
+        inserted: list[Any] = []
+        errors: list[DataAPIError] = []
+        documents = list(documents)
+        for start in range(0, len(documents), chunk_size):
+            chunk = documents[start : start + chunk_size]
+            result = execute_collection(self._state, {"insertMany": {
+                "documents": chunk,
+                "options": {"ordered": ordered, "returnDocumentResponses": True}}})
+            for row in result.status["documentResponses"]:  # type: ignore[index]
+                if row["status"] == "OK":
+                    inserted.append(row["_id"])
+            errors.extend(result.errors)
+            if result.errors and ordered:
+                break
+        if errors:
+            raise InsertManyError(errors[0], inserted, errors)
+        return InsertManyResult(inserted)
+
+    def update_one(self, filter: dict, update: dict, *, sort: dict | None = None,
+                   upsert: bool = False) -> UpdateResult:
+        body: dict[str, Any] = {"filter": filter, "update": update, "options": {"upsert": upsert}}
+        if sort:
+            body["sort"] = sort
+        return self._update_result(self._run({"updateOne": body}).status)
+
+    @staticmethod
+    def _update_result(status: Any) -> UpdateResult:
+        return UpdateResult(status["matchedCount"], status["modifiedCount"],
+                            status.get("upsertedId"))
+
+    def update_many(self, filter: dict, update: dict, *, upsert: bool = False) -> UpdateResult:
+        """Update every matching document (several updateMany pages of 20)."""
+        matched = modified = 0
+        upserted = None
+        options: dict[str, Any] = {"upsert": upsert}
+        while True:
+            status = self._run({"updateMany": {"filter": filter, "update": update,
+                                               "options": options}}).status or {}
+            matched += status["matchedCount"]
+            modified += status["modifiedCount"]
+            upserted = status.get("upsertedId", upserted)
+            if not status.get("nextPageState"):
+                return UpdateResult(matched, modified, upserted)
+            options = {"upsert": upsert, "pageState": status["nextPageState"]}
+
+    def replace_one(self, filter: dict, replacement: dict, *, sort: dict | None = None,
+                    upsert: bool = False) -> UpdateResult:
+        body: dict[str, Any] = {"filter": filter, "replacement": replacement,
+                                "options": {"upsert": upsert}}
+        if sort:
+            body["sort"] = sort
+        return self._update_result(self._run({"findOneAndReplace": body}).status)
+
+    def find_one_and_update(self, filter: dict, update: dict, *, sort: dict | None = None,
+                            projection: dict | None = None, upsert: bool = False,
+                            return_document: str = "before") -> dict | None:
+        return self._find_one_and("findOneAndUpdate", "update", filter, update, sort,
+                                  projection, upsert, return_document)
+
+    def find_one_and_replace(self, filter: dict, replacement: dict, *, sort: dict | None = None,
+                             projection: dict | None = None, upsert: bool = False,
+                             return_document: str = "before") -> dict | None:
+        return self._find_one_and("findOneAndReplace", "replacement", filter, replacement,
+                                  sort, projection, upsert, return_document)
+
+    def _find_one_and(self, name: str, key: str, filter: dict, value: dict, sort: Any,
+                      projection: Any, upsert: bool, return_document: str) -> dict | None:
+        body: dict[str, Any] = {"filter": filter, key: value,
+                                "options": {"upsert": upsert, "returnDocument": return_document}}
+        if sort:
+            body["sort"] = sort
+        if projection is not None:
+            body["projection"] = projection
+        return self._run({name: body}).data["document"]  # type: ignore[index]
+
+    def find_one_and_delete(self, filter: dict, *, sort: dict | None = None,
+                            projection: dict | None = None) -> dict | None:
+        body: dict[str, Any] = {"filter": filter}
+        if sort:
+            body["sort"] = sort
+        if projection is not None:
+            body["projection"] = projection
+        return self._run({"findOneAndDelete": body}).data["document"]  # type: ignore[index]
+
+    def delete_one(self, filter: dict, *, sort: dict | None = None) -> DeleteResult:
+        body: dict[str, Any] = {"filter": filter}
+        if sort:
+            body["sort"] = sort
+        return DeleteResult(self._run({"deleteOne": body}).status["deletedCount"])  # type: ignore
+
+    def delete_many(self, filter: dict) -> DeleteResult:
+        """Delete every matching document; ``{}`` empties the collection (deleted_count -1,
+        as in astrapy)."""
+        total = 0
+        while True:
+            status = self._run({"deleteMany": {"filter": filter}}).status or {}
+            if status["deletedCount"] < 0:
+                return DeleteResult(-1)
+            total += status["deletedCount"]
+            if not status.get("moreData"):
+                return DeleteResult(total)
+
+    # -- reads -------------------------------------------------------------------------------
+    def find(self, filter: dict | None = None, *, projection: dict | None = None,
+             sort: dict | None = None, limit: int | None = None, skip: int | None = None,
+             include_similarity: bool = False, include_sort_vector: bool = False) -> "Cursor":
+        """A cursor over the matching documents (pages of 20 are fetched as you iterate)."""
+        body: dict[str, Any] = {"filter": filter or {}}
+        if projection is not None:
+            body["projection"] = projection
+        if sort:
+            body["sort"] = sort
+        options: dict[str, Any] = {}
+        if limit:
+            options["limit"] = limit
+        if skip is not None:
+            options["skip"] = skip
+        if include_similarity:
+            options["includeSimilarity"] = True
+        if include_sort_vector:
+            options["includeSortVector"] = True
+        body["options"] = options
+        return Cursor(self, body)
+
+    def find_one(self, filter: dict | None = None, *, projection: dict | None = None,
+                 sort: dict | None = None, include_similarity: bool = False) -> dict | None:
+        body: dict[str, Any] = {"filter": filter or {}}
+        if projection is not None:
+            body["projection"] = projection
+        if sort:
+            body["sort"] = sort
+        if include_similarity:
+            body["options"] = {"includeSimilarity": True}
+        return self._run({"findOne": body}).data["document"]  # type: ignore[index]
+
+    def count_documents(self, filter: dict | None = None, *, upper_bound: int) -> int:
+        """Count matching documents; ``TOO_MANY_DOCUMENTS_TO_COUNT`` above ``upper_bound``
+        or above the server's cap of 1000 (as astrapy)."""
+        status = self._run({"countDocuments": {"filter": filter or {}}}).status or {}
+        count = status["count"]
+        if status.get("moreData") or count > upper_bound:
+            raise DataAPIError(
+                "TOO_MANY_DOCUMENTS_TO_COUNT",
+                f"More than {min(upper_bound, limits.MAX_COUNT) if status.get('moreData') else upper_bound} "
+                "documents match: count_documents counts exactly up to "
+                f"{limits.MAX_COUNT}. Use estimated_document_count() for a total.",
+            )
+        return count
+
+    def estimated_document_count(self) -> int:
+        return self._run({"estimatedDocumentCount": {}}).status["count"]  # type: ignore[index]
+
+    def distinct(self, key: str, *, filter: dict | None = None) -> list[Any]:
+        """The distinct values of ``key`` (arrays contribute their elements)."""
+        from .store.paths import resolve, split_path
+        from .values import canon
+
+        seen: dict[Any, Any] = {}
+        segs = split_path(key)
+        for doc in self.find(filter, projection={key: 1}):
+            for value in resolve(doc, segs):
+                for item in value if isinstance(value, list) else [value]:
+                    seen.setdefault(canon(item), item)
+        return list(seen.values())
+
+    def to_pandas(self, filter: dict | None = None, *, projection: dict | None = None,
+                  include_vector: bool = False) -> "Any":
+        """A DataFrame with one row per matching document, ``_id`` first.
+
+        Top-level fields become columns (nested objects and arrays stay Python objects in
+        their cell; a field a document lacks is ``<NA>``); each column gets the best
+        nullable dtype (``Int64``, ``Float64``, ``string``, ``boolean`` or ``object``).
+        With ``include_vector``, the ``$vector`` column holds float32 numpy arrays.
+        """
+        import pandas as pd
+
+        from .store.filters import parse_filter
+        from .store.projection import parse_projection
+
+        state = self._state
+        with state.lock:
+            flt = parse_filter(filter, indexing=state.settings.indexing)
+            proj = parse_projection(projection)
+            store = state.store
+            rows = np.flatnonzero(flt.mask(store)) if len(store) else np.zeros(0, int)
+            docs = store.docs()
+            records = [proj.apply(docs[r], None) for r in rows]
+            vectors = [store.vector(int(r)) for r in rows] if include_vector else None
+        frame = _records_frame(records)
+        if vectors is not None:
+            frame["$vector"] = pd.Series(vectors, dtype=object, index=frame.index)
+        return frame
+
+    def drop(self) -> None:
+        """Delete this collection and its documents."""
+        db = self._state.database
+        execute_database(db, {"deleteCollection": {"name": self.name}}, keyspace=self.keyspace)
+
+    def __len__(self) -> int:
+        return len(self._state.store)
+
+    def __repr__(self) -> str:
+        return (f"Collection(name={self.name!r}, keyspace={self.keyspace!r}, "
+                f"documents={len(self)})")
+
+    def _repr_html_(self) -> str:
+        vector = self._state.settings.vector
+        desc = "no vectors" if not vector else html.escape(
+            ", ".join(f"{k}={v}" for k, v in vector.items()))
+        head = self.to_pandas().head(5) if len(self) else None
+        table = "" if head is None else head.to_html(max_cols=8, notebook=True)
+        return (f"<b>Collection</b> {html.escape(self.keyspace)}.{html.escape(self.name)}: "
+                f"{len(self)} documents, {desc}{table}")
+
+
+class Cursor:
+    """Iterates over a find's documents, fetching pages (``nextPageState``) as needed."""
+
+    def __init__(self, collection: Collection, body: dict) -> None:
+        self._collection = collection
+        self._body = body
+        self._sort_vector: Any = None
+
+    def _pages(self) -> Iterator[list[dict]]:
+        body = dict(self._body)
+        options = dict(body.get("options", {}))
+        while True:
+            body["options"] = options
+            result = self._collection._run({"find": body})
+            if result.status and "sortVector" in result.status:
+                self._sort_vector = result.status["sortVector"]
+            yield result.data["documents"]  # type: ignore[index]
+            page = result.data["nextPageState"]  # type: ignore[index]
+            if not page:
+                return
+            options = {**options, "pageState": page}
+
+    def __iter__(self) -> Iterator[dict]:
+        for page in self._pages():
+            yield from page
+
+    def to_list(self) -> list[dict]:
+        return list(self)
+
+    def to_pandas(self) -> Any:
+        """The documents as a DataFrame (``_id`` first)."""
+        return _records_frame(self.to_list())
+
+    def get_sort_vector(self) -> list[float] | None:
+        """The query vector of a vector search run with ``include_sort_vector=True``."""
+        if self._sort_vector is None:
+            for _ in self._pages():
+                break
+        return self._sort_vector
+
+    def __repr__(self) -> str:
+        return f"Cursor(collection={self._collection.name!r}, find={self._body!r})"

@@ -1,0 +1,78 @@
+"""The Data API JSON dispatcher: one semantic core for every front door.
+
+:func:`execute_database` and :func:`execute_collection` run one command and return a
+:class:`Result`, raising :class:`~vectorize_kit.errors.DataAPIError` for a command error; the
+``command()`` methods turn either into the Data API envelope.  A command that fails leaves the
+store as it was: every check runs before the single write a command makes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import DataAPIError
+from .core import Result, logger, unwrap
+from .documents import COLLECTION_COMMANDS
+from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
+from .state import CollectionSettings, CollectionState, DatabaseState, WorkspaceState
+
+__all__ = ["Result", "execute_database", "execute_collection", "envelope_of",
+           "WorkspaceState", "DatabaseState", "CollectionState", "CollectionSettings"]
+
+
+def _unknown(name: str, kind: str, known: Any) -> DataAPIError:
+    return DataAPIError(
+        "COMMAND_UNKNOWN",
+        f"Command '{name}' is not a {kind} command recognized by Data API. Known {kind} "
+        f"commands: {', '.join(sorted(known))}.",
+    )
+
+
+def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = None) -> Result:
+    """Run a database-level (general or keyspace) command."""
+    name, body = unwrap(command)
+    if name in GENERAL_COMMANDS:
+        return GENERAL_COMMANDS[name](db, body)
+    if name in KEYSPACE_COMMANDS:
+        return KEYSPACE_COMMANDS[name](db, keyspace, body)
+    if name in COLLECTION_COMMANDS:
+        raise DataAPIError(
+            "COMMAND_UNKNOWN",
+            f"Command '{name}' is a collection command: send it to a collection "
+            "(Collection.command), not to the database.",
+        )
+    raise _unknown(name, "Database", {**GENERAL_COMMANDS, **KEYSPACE_COMMANDS})
+
+
+def execute_collection(coll: CollectionState, command: Any) -> Result:
+    """Run a collection-level command under the collection's lock."""
+    name, body = unwrap(command)
+    handler = COLLECTION_COMMANDS.get(name)
+    if handler is None:
+        raise _unknown(name, "Collection", COLLECTION_COMMANDS)
+    with coll.lock:
+        if coll.dropped:
+            raise DataAPIError(
+                "UNKNOWN_COLLECTION_OR_TABLE",
+                f"The command tried to get a Collection or Table {coll.name} that does not "
+                f"exist in the Keyspace {coll.keyspace}: it was deleted. Create it again "
+                "(createCollection).",
+            )
+        return handler(coll, body)
+
+
+def envelope_of(run: Any, *args: Any, **kwargs: Any) -> dict:
+    """Run ``run(*args, **kwargs)`` and return the Data API envelope, never raising for a
+    command error (an unexpected exception becomes ``SERVER_UNHANDLED_ERROR``)."""
+    try:
+        return run(*args, **kwargs).envelope()
+    except DataAPIError as exc:
+        return Result(errors=[exc]).envelope()
+    except Exception as exc:  # a bug of ours: report it in the envelope, log the traceback
+        logger.exception("unexpected error while running a command")
+        err = DataAPIError(
+            "SERVER_UNHANDLED_ERROR",
+            f"Server failed: {type(exc).__name__}: {exc}. This is a bug in vectorize_kit: "
+            "please report it with the command that caused it.",
+        )
+        return Result(errors=[err]).envelope()

@@ -1,0 +1,132 @@
+"""Shared pieces of the dispatcher: results, the envelope, command and option checks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DataAPIError
+
+__all__ = ["Result", "unwrap", "check_fields", "get_bool", "get_int", "encode_page",
+           "decode_page", "logger"]
+
+logger = logging.getLogger("vectorize_kit")
+
+
+@dataclass
+class Result:
+    """What a command produced: the envelope's ``status``, ``data`` and ``errors``."""
+
+    status: dict | None = None
+    data: dict | None = None
+    errors: list[DataAPIError] = field(default_factory=list)
+
+    def envelope(self) -> dict:
+        """The Data API response: keys are left out when empty (``data`` when ``None``)."""
+        out: dict[str, Any] = {}
+        if self.data is not None:
+            out["data"] = self.data
+        if self.status:
+            out["status"] = self.status
+        if self.errors:
+            out["errors"] = [e.to_dict() for e in self.errors]
+        return out
+
+
+def unwrap(command: Any) -> tuple[str, dict]:
+    """The name and body of ``{"<name>": {...}}``."""
+    if not isinstance(command, dict):
+        raise DataAPIError(
+            "REQUEST_NOT_JSON",
+            f"Request is not a JSON object with one command, e.g. {{\"find\": {{}}}}; got "
+            f"{type(command).__name__}.",
+        )
+    if len(command) != 1:
+        raise DataAPIError(
+            "COMMAND_UNKNOWN",
+            f"A request must hold exactly one command; got {len(command)}: "
+            f"{sorted(map(str, command))}.",
+        )
+    ((name, body),) = command.items()
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise DataAPIError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            f"The body of command '{name}' must be a JSON object, not {body!r}.",
+        )
+    return name, body
+
+
+def check_fields(command: str, body: dict, allowed: tuple[str, ...], where: str = "") -> None:
+    """``COMMAND_FIELD_UNKNOWN`` for any key of ``body`` that is not in ``allowed``."""
+    for key in body:
+        if key not in allowed:
+            prefix = f"{where}." if where else ""
+            raise DataAPIError(
+                "COMMAND_FIELD_UNKNOWN",
+                f"Command field '{prefix}{key}' is unknown for command '{command}'. "
+                f"Known fields: {', '.join(allowed) or 'none'}.",
+            )
+
+
+def _invalid_value(path: str, value: Any, why: str) -> DataAPIError:
+    shown = f'"{value}"' if isinstance(value, str) else json.dumps(value, default=str)
+    return DataAPIError(
+        "COMMAND_FIELD_VALUE_INVALID",
+        f"Command field '{path}' value {shown} not valid: {why}.",
+    )
+
+
+def get_options(command: str, body: dict, allowed: tuple[str, ...]) -> dict:
+    options = body.get("options")
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise _invalid_value("command.options", options, "must be a JSON object")
+    check_fields(command, options, allowed, "options")
+    return options
+
+
+def get_bool(options: dict, key: str, default: bool = False) -> bool:
+    value = options.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _invalid_value(f"command.options.{key}", value, "must be a boolean")
+    return value
+
+
+def get_int(options: dict, key: str, *, minimum: int) -> int | None:
+    value = options.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid_value(f"command.options.{key}", value, "must be an integer")
+    if value < minimum:
+        why = f"{key} should be greater than {'or equal to ' if minimum == 0 else ''}`0`"
+        raise _invalid_value(f"command.options.{key}", value, why)
+    return value
+
+
+def encode_page(state: dict) -> str:
+    """An opaque page state."""
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+
+
+def decode_page(value: Any, kind: str) -> dict:
+    """Read a page state made by :func:`encode_page` for the same kind of command."""
+    try:
+        state = json.loads(base64.urlsafe_b64decode(value.encode()))
+        if not isinstance(state, dict) or state.get("k") != kind:
+            raise ValueError
+        return state
+    except (ValueError, AttributeError, TypeError, UnicodeError):
+        raise _invalid_value(
+            "command.options.pageState", value,
+            "not a page state returned by this command; resend the 'nextPageState' value "
+            "unchanged",
+        ) from None

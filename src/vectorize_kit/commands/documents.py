@@ -1,0 +1,696 @@
+"""Collection commands: insert, find, update, delete, count (``reference/data-api.md`` §2.2–2.6).
+
+The store takes vectors, never text: ``$vectorize`` values are turned into vectors here,
+through the collection's embedding service, before anything is written.  Every command writes
+with one ``store.put``/``delete``/``clear`` call, so it is atomic on disk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import limits
+from ..errors import DataAPIError
+from ..store.filters import Filter, parse_filter
+from ..store.paths import get_exact, set_path, split_path
+from ..store.projection import Projection, parse_projection
+from ..store.shred import check_doc_id, check_document, new_doc_id
+from ..store.updates import VectorChange, parse_update
+from ..values import canon, decode_vector, json_clone, sort_key
+from .core import (Result, check_fields, decode_page, encode_page, get_bool, get_int,
+                   get_options)
+from .state import CollectionState
+
+__all__ = ["COLLECTION_COMMANDS"]
+
+
+# -- documents in ----------------------------------------------------------------------------
+
+class _Prepared:
+    """A document checked for storage; ``text`` is a ``$vectorize`` text still to embed."""
+
+    __slots__ = ("doc", "vector", "text")
+
+    def __init__(self, doc: dict, vector: np.ndarray | None, text: str | None) -> None:
+        self.doc, self.vector, self.text = doc, vector, text
+
+
+def _where(position: int | None) -> str:
+    return "" if position is None else f" (issue in document at position {position})"
+
+
+def _check_vector(coll: CollectionState, raw: Any, what: str = "$vector") -> np.ndarray:
+    settings = coll.settings
+    if settings.dimension is None:
+        raise DataAPIError(
+            "VECTOR_SEARCH_NOT_SUPPORTED",
+            f"Vector search is not enabled for collection: {coll.qualified_name}. Recreate "
+            "the collection with a 'vector' option to store vectors.",
+        )
+    vec = decode_vector(raw, what=what)
+    if vec.shape[0] != settings.dimension:
+        raise DataAPIError(
+            "INVALID_VECTOR_LENGTH",
+            f"Length of vector parameter different from declared '{what}' dimension: root "
+            f"cause: Invalid vector dimension: expected {settings.dimension} but got "
+            f"{vec.shape[0]}. Resend a vector of {settings.dimension} numbers.",
+        )
+    if settings.metric == "cosine" and not np.any(vec):
+        raise DataAPIError(
+            "SHRED_BAD_VECTOR_VALUE",
+            f"A zero {what} can not be used with the cosine metric (its direction is "
+            "undefined). Resend a vector with a non-zero value.",
+        )
+    return vec
+
+
+def _vectorize_text(coll: CollectionState, value: Any, position: int | None) -> str | None:
+    """The text to embed for a ``$vectorize`` value (``None`` for null or blank)."""
+    if value is not None and not isinstance(value, str):
+        kind = "Number" if isinstance(value, (int, float)) and not isinstance(value, bool) else (
+            type(value).__name__.replace("list", "Array").replace("dict", "Object")
+            .replace("bool", "Boolean"))
+        raise DataAPIError(
+            "INVALID_VECTORIZE_VALUE_TYPE",
+            f"Invalid $vectorize value: needs to be String, not {kind}{_where(position)}.",
+        )
+    if coll.settings.service is None:
+        raise DataAPIError(
+            "EMBEDDING_SERVICE_NOT_CONFIGURED",
+            f"Collection '{coll.name}' does not have embedding service configured: cannot "
+            "vectorize data.\n\nCollection must be recreated with embedding service "
+            "configuration to allow vectorization.",
+        )
+    if value is None or not value.strip():
+        return None
+    return value
+
+
+def _prepare(coll: CollectionState, doc: Any, position: int | None,
+             *, new_id: bool = True) -> _Prepared:
+    if not isinstance(doc, dict):
+        return _Prepared(check_document(doc, indexing=coll.settings.indexing,
+                                        position=position), None, None)
+    raw_vector = doc.get("$vector")
+    try:
+        clean = json_clone({k: v for k, v in doc.items() if k != "$vector"})
+    except TypeError as exc:
+        raise DataAPIError(
+            "SHRED_BAD_DOCUMENT_TYPE",
+            f"Document is not valid JSON: {exc}{_where(position)}. Convert the value (e.g. "
+            "NaN to null) and resend.",
+        ) from None
+    clean = check_document(clean, indexing=coll.settings.indexing, position=position)
+    if "$vector" in doc and "$vectorize" in doc:
+        raise DataAPIError(
+            "INVALID_USAGE_OF_VECTORIZE",
+            "'$vector' and '$vectorize' cannot be used together in same document: issue in "
+            f"document at position {position or 0}.\n\nResend command with only '$vector' "
+            "or '$vectorize'.",
+        )
+    vector = None
+    if raw_vector is not None:
+        vector = _check_vector(coll, raw_vector)
+    elif "$vector" in doc and coll.settings.dimension is None:
+        _check_vector(coll, [0.0])  # null $vector in a non-vector collection: same error
+    text = _vectorize_text(coll, clean["$vectorize"], position) if "$vectorize" in clean else None
+    if "_id" not in clean and new_id:
+        clean = {"_id": new_doc_id(coll.settings.default_id), **clean}
+    return _Prepared(clean, vector, text)
+
+
+def _embed(coll: CollectionState, items: list[_Prepared]) -> None:
+    """Fill in the vectors of items with a ``$vectorize`` text, in one batch."""
+    pending = [p for p in items if p.text is not None]
+    if not pending:
+        return
+    vectors = coll.embed([p.text for p in pending])  # type: ignore[misc]
+    for item, vec in zip(pending, vectors):
+        item.vector = np.asarray(vec, dtype=np.float32)
+        item.text = None
+
+
+# -- documents out ---------------------------------------------------------------------------
+
+def _vector_list(coll: CollectionState, row: int) -> list[float] | None:
+    vec = coll.store.vector(row)
+    return None if vec is None else vec.tolist()
+
+
+def _render(coll: CollectionState, row: int, proj: Projection,
+            similarity: float | None = None) -> dict:
+    doc = coll.store.docs()[row]
+    vector = _vector_list(coll, row) if proj.wants_vector else None
+    out = proj.apply(doc, vector)
+    if similarity is not None:
+        out["$similarity"] = similarity
+    return out
+
+
+def _render_doc(doc: dict, vector: np.ndarray | None, proj: Projection) -> dict:
+    return proj.apply(doc, None if vector is None else vector.tolist())
+
+
+# -- selection: filter + sort ----------------------------------------------------------------
+
+class _Sort:
+    """A parsed sort: nothing, a vector (``vector``) or fields (``fields``)."""
+
+    def __init__(self, vector: np.ndarray | None = None,
+                 fields: list[tuple[str, int]] | None = None) -> None:
+        self.vector = vector
+        self.fields = fields or []
+
+    @property
+    def is_vector(self) -> bool:
+        return self.vector is not None
+
+
+def _parse_sort(coll: CollectionState, clause: Any) -> _Sort:
+    if clause is None or clause == {}:
+        return _Sort()
+    if not isinstance(clause, dict):
+        raise DataAPIError("SORT_CLAUSE_INVALID",
+                           f"Sort clause must be a JSON object, not {clause!r}.")
+    if "$vector" in clause or "$vectorize" in clause:
+        if len(clause) > 1:
+            raise DataAPIError(
+                "SORT_CLAUSE_INVALID",
+                "Sort clause invalid: vector search cannot be used with other sort "
+                f"expressions ({sorted(clause)}). Sort by the vector alone.",
+            )
+        if "$vector" in clause:
+            return _Sort(vector=_check_vector(coll, clause["$vector"]))
+        text = clause["$vectorize"]
+        if not isinstance(text, str) or not text.strip():
+            extra = ", not Array" if isinstance(text, list) else ""
+            raise DataAPIError(
+                "SORT_CLAUSE_VALUE_INVALID",
+                "Value used for sort expression on path '$vectorize' not valid: vectorize "
+                f"sort expression needs to be non-blank String value{extra}.",
+            )
+        if coll.settings.service is None:
+            raise DataAPIError(
+                "EMBEDDING_SERVICE_NOT_CONFIGURED",
+                f"Collection '{coll.name}' does not have embedding service configured: "
+                "cannot vectorize data.\n\nCollection must be recreated with embedding "
+                "service configuration to allow vectorization.",
+            )
+        (vec,) = coll.embed([text])
+        return _Sort(vector=np.asarray(vec, dtype=np.float32))
+    fields = []
+    for path, direction in clause.items():
+        if path.startswith("$") or not path:
+            raise DataAPIError(
+                "SORT_CLAUSE_INVALID",
+                f"Sort clause path ('{path}') is not valid: use a field name, '$vector' or "
+                "'$vectorize'.",
+            )
+        if direction not in (1, -1) or isinstance(direction, bool):
+            raise DataAPIError(
+                "SORT_CLAUSE_VALUE_INVALID",
+                f"Sort ordering value can only be `1` for ascending or `-1` for descending "
+                f"(not {direction!r}, for '{path}').",
+            )
+        if not coll.settings.indexing.is_indexed(path):
+            raise DataAPIError(
+                "UNINDEXED_SORT_PATH",
+                f"The sort path ('{path}') is not indexed, so it can not be used to sort. "
+                "Sort on an indexed field.",
+            )
+        fields.append((path, int(direction)))
+    return _Sort(fields=fields)
+
+
+def _select(coll: CollectionState, flt: Filter, sort: _Sort, *, count: int
+            ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The best ``count`` rows (row numbers) and, for a vector sort, their similarities."""
+    store = coll.store
+    mask = flt.mask(store) if len(store) else np.zeros(0, dtype=bool)
+    if sort.is_vector:
+        assert store.vectors is not None and sort.vector is not None
+        rows = None if mask.all() else np.flatnonzero(mask)
+        return store.vectors.top_k(sort.vector, count, coll.settings.metric or "cosine", rows)
+    rows = np.flatnonzero(mask)
+    if sort.fields:
+        rows = _field_sorted(coll, rows, sort.fields)
+    return rows[:count], None
+
+
+def _field_sorted(coll: CollectionState, rows: np.ndarray,
+                  fields: list[tuple[str, int]]) -> np.ndarray:
+    docs = coll.store.docs()
+    order = list(rows)
+    for path, direction in reversed(fields):  # stable sorts, last key first
+        segs = split_path(path)
+        order.sort(key=lambda r: sort_key(get_exact(docs[r], segs)), reverse=direction == -1)
+    return np.asarray(order, dtype=np.int64)
+
+
+def _filter(coll: CollectionState, body: dict) -> Filter:
+    return parse_filter(body.get("filter"), indexing=coll.settings.indexing)
+
+
+# -- inserts ---------------------------------------------------------------------------------
+
+def _duplicate(doc_id: Any) -> DataAPIError:
+    return DataAPIError(
+        "DOCUMENT_ALREADY_EXISTS",
+        f"Cannot insert the document: a document already exists with given '_id' "
+        f"({_show_id(doc_id)}). \n\nEither resend the document with a different '_id', or use "
+        "findOneAndReplace/updateOne to change the existing one.",
+        document_ids=[doc_id],
+    )
+
+
+def _show_id(doc_id: Any) -> str:
+    if isinstance(doc_id, dict):
+        return str(next(iter(doc_id.values())))
+    return str(doc_id)
+
+
+def insert_one(coll: CollectionState, body: dict) -> Result:
+    check_fields("insertOne", body, ("document",))
+    if "document" not in body:
+        raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
+                           "Command field 'command.document' value null not valid: must not "
+                           "be null.")
+    item = _prepare(coll, body["document"], None)
+    if coll.store.position(item.doc["_id"]) is not None:
+        raise _duplicate(item.doc["_id"])
+    _embed(coll, [item])
+    coll.store.put([item.doc], [item.vector])
+    return Result(status={"insertedIds": [item.doc["_id"]]})
+
+
+def insert_many(coll: CollectionState, body: dict) -> Result:
+    check_fields("insertMany", body, ("documents", "options"))
+    options = get_options("insertMany", body, ("ordered", "returnDocumentResponses"))
+    ordered = get_bool(options, "ordered")
+    responses = get_bool(options, "returnDocumentResponses")
+    docs = body.get("documents")
+    if not isinstance(docs, list) or not docs:
+        raise DataAPIError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            "Command field 'command.documents' not valid: must be a non-empty array of "
+            "documents.",
+        )
+    if len(docs) > limits.MAX_INSERT_MANY:
+        raise DataAPIError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            f"Command field 'command.documents' not valid: amount of documents to insert is "
+            f"over the max limit ({len(docs)} vs {limits.MAX_INSERT_MANY}). Send them in "
+            f"chunks of at most {limits.MAX_INSERT_MANY} (insert_many does this for you).",
+        )
+    items = [_prepare(coll, d, i) for i, d in enumerate(docs)]
+    seen: set[Any] = set()
+    outcome: list[DataAPIError | None | str] = []  # error, None (ok) or "SKIPPED"
+    failed = False
+    for item in items:
+        if failed and ordered:
+            outcome.append("SKIPPED")
+            continue
+        key = canon(item.doc["_id"])
+        if key in seen or coll.store.position(item.doc["_id"]) is not None:
+            outcome.append(_duplicate(item.doc["_id"]))
+            failed = True
+        else:
+            seen.add(key)
+            outcome.append(None)
+    good = [item for item, out in zip(items, outcome) if out is None]
+    _embed(coll, good)  # a provider failure fails the whole command: nothing is written
+    coll.store.put([g.doc for g in good], [g.vector for g in good])
+    errors = [o for o in outcome if isinstance(o, DataAPIError)]
+    if responses:
+        rows, idx = [], 0
+        for item, out in zip(items, outcome):
+            entry: dict[str, Any] = {"_id": item.doc["_id"]}
+            if out is None:
+                entry["status"] = "OK"
+            elif out == "SKIPPED":
+                entry["status"] = "SKIPPED"
+            else:
+                entry["status"] = "ERROR"
+                entry["errorsIdx"] = idx
+                idx += 1
+            rows.append(entry)
+        return Result(status={"documentResponses": rows}, errors=errors)  # type: ignore[arg-type]
+    return Result(status={"insertedIds": [g.doc["_id"] for g in good]},
+                  errors=errors)  # type: ignore[arg-type]
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+def find(coll: CollectionState, body: dict) -> Result:
+    check_fields("find", body, ("filter", "projection", "sort", "options"))
+    options = get_options("find", body, ("limit", "skip", "includeSimilarity",
+                                         "includeSortVector", "pageState"))
+    flt = _filter(coll, body)
+    proj = parse_projection(body.get("projection"))
+    sort = _parse_sort(coll, body.get("sort"))
+    limit = get_int(options, "limit", minimum=1)
+    skip = get_int(options, "skip", minimum=0)
+    with_sim = get_bool(options, "includeSimilarity")
+    with_sort_vector = get_bool(options, "includeSortVector")
+    page = options.get("pageState")
+    state = decode_page(page, "find") if page is not None else {}
+    if skip is not None and not sort.fields and not sort.is_vector:
+        raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
+                           "skip options should be used with sort clause")
+    if sort.is_vector:
+        if skip is not None:
+            raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
+                               "skip options should not be used with vector search")
+        if limit is not None and limit > limits.MAX_VECTOR_LIMIT:
+            raise DataAPIError(
+                "COMMAND_FIELD_VALUE_INVALID",
+                f"limit options should not be greater than {limits.MAX_VECTOR_LIMIT} for "
+                f"vector search (got {limit}).",
+            )
+    status: dict[str, Any] = {}
+    if with_sort_vector:
+        status["sortVector"] = sort.vector.tolist() if sort.is_vector else None  # type: ignore
+    if sort.is_vector:
+        total = min(limit or limits.MAX_VECTOR_LIMIT, limits.MAX_VECTOR_LIMIT)
+        rows, scores = _select(coll, flt, sort, count=total)
+        offset = int(state.get("offset", 0))
+        stop = min(offset + limits.PAGE_SIZE, len(rows))
+        docs = [_render(coll, int(r), proj, float(scores[i]) if with_sim else None)
+                for i, r in zip(range(offset, stop), rows[offset:stop])]
+        more = stop < len(rows) and not with_sort_vector
+        next_page = encode_page({"k": "find", "offset": stop}) if more else None
+    elif sort.fields:
+        rows, _ = _select(coll, flt, sort, count=len(coll.store))
+        start = skip or 0
+        count = min(limit or limits.PAGE_SIZE, limits.PAGE_SIZE)
+        docs = [_render(coll, int(r), proj) for r in rows[start : start + count]]
+        next_page = None
+    else:
+        rows, _ = _select(coll, flt, sort, count=len(coll.store))
+        seqs = coll.store.seqs()[rows]
+        start = int(np.searchsorted(seqs, state["after"], side="right")) if state else 0
+        returned = int(state.get("n", 0))
+        room = limits.PAGE_SIZE if limit is None else min(limits.PAGE_SIZE, limit - returned)
+        stop = min(start + max(room, 0), len(rows))
+        docs = [_render(coll, int(r), proj) for r in rows[start:stop]]
+        more = stop < len(rows) and (limit is None or returned + (stop - start) < limit)
+        next_page = (encode_page({"k": "find", "after": int(seqs[stop - 1]),
+                                  "n": returned + stop - start}) if more else None)
+    return Result(status=status or None, data={"documents": docs, "nextPageState": next_page})
+
+
+def find_one(coll: CollectionState, body: dict) -> Result:
+    check_fields("findOne", body, ("filter", "projection", "sort", "options"))
+    options = get_options("findOne", body, ("includeSimilarity", "includeSortVector"))
+    flt = _filter(coll, body)
+    proj = parse_projection(body.get("projection"))
+    sort = _parse_sort(coll, body.get("sort"))
+    with_sim = get_bool(options, "includeSimilarity")
+    rows, scores = _select(coll, flt, sort, count=1)
+    doc = None
+    if len(rows):
+        sim = float(scores[0]) if (with_sim and scores is not None) else None
+        doc = _render(coll, int(rows[0]), proj, sim)
+    status = None
+    if get_bool(options, "includeSortVector"):
+        status = {"sortVector": sort.vector.tolist() if sort.is_vector else None}  # type: ignore
+    return Result(status=status, data={"document": doc})
+
+
+def count_documents(coll: CollectionState, body: dict) -> Result:
+    check_fields("countDocuments", body, ("filter",))
+    flt = _filter(coll, body)
+    n = int(flt.mask(coll.store).sum()) if len(coll.store) else 0
+    if n > limits.MAX_COUNT:
+        return Result(status={"count": limits.MAX_COUNT, "moreData": True})
+    return Result(status={"count": n})
+
+
+def estimated_document_count(coll: CollectionState, body: dict) -> Result:
+    check_fields("estimatedDocumentCount", body, ())
+    return Result(status={"count": len(coll.store)})
+
+
+# -- updates ---------------------------------------------------------------------------------
+
+def _changed_vector(coll: CollectionState, change: VectorChange, old_doc: dict,
+                    old: np.ndarray | None) -> tuple[np.ndarray | None, str | None]:
+    """The new vector (or the text still to embed) after a vector change."""
+    if change.action == "keep":
+        return old, None
+    if change.action == "clear":
+        return None, None
+    if change.action == "set":
+        return _check_vector(coll, change.value), None
+    if coll.settings.service is None:
+        _vectorize_text(coll, change.value, None)  # raises EMBEDDING_SERVICE_NOT_CONFIGURED
+    if old is not None and old_doc.get("$vectorize") == change.value:
+        return old, None  # same text: no need to embed again
+    return None, change.value
+
+
+def _same(a_doc: dict, a_vec: np.ndarray | None, b_doc: dict, b_vec: np.ndarray | None) -> bool:
+    if canon(a_doc) != canon(b_doc):
+        return False
+    if a_vec is None or b_vec is None:
+        return a_vec is None and b_vec is None
+    return bool(np.array_equal(a_vec, b_vec))
+
+
+def _upsert_seed(coll: CollectionState, flt: Filter) -> dict:
+    doc: dict = {}
+    for path, value in flt.equalities().items():
+        if path not in ("$vector", "$vectorize"):
+            set_path(doc, split_path(path), json_clone(value))
+    return doc
+
+
+def _finish_new(coll: CollectionState, doc: dict) -> dict:
+    if "_id" not in doc:
+        doc = {"_id": new_doc_id(coll.settings.default_id), **doc}
+    check_doc_id(doc["_id"])
+    return check_document(doc, indexing=coll.settings.indexing)
+
+
+def _apply_update(coll: CollectionState, rows: np.ndarray, update: Any, *,
+                  upsert_filter: Filter | None) -> tuple[list[_Prepared], list[dict], Any]:
+    """Updated copies of ``rows`` (or of a new upserted doc); the old docs; the upserted id."""
+    store = coll.store
+    docs = store.docs()
+    out, before = [], []
+    for r in rows:
+        old = docs[r]
+        new, change = update.apply(old, inserting=False)
+        vec, text = _changed_vector(coll, change, old, store.vector(int(r)))
+        new = check_document(new, indexing=coll.settings.indexing)
+        out.append(_Prepared(new, vec, text))
+        before.append(old)
+    upserted = None
+    if upsert_filter is not None and not len(rows):
+        new, change = update.apply(_upsert_seed(coll, upsert_filter), inserting=True)
+        new = _finish_new(coll, new)
+        vec, text = _changed_vector(coll, change, {}, None)
+        if coll.store.position(new["_id"]) is not None:
+            raise _duplicate(new["_id"])
+        out.append(_Prepared(new, vec, text))
+        upserted = new["_id"]
+    _embed(coll, out)
+    return out, before, upserted
+
+
+def _write_changed(coll: CollectionState, items: list[_Prepared], before: list[dict],
+                   rows: np.ndarray) -> int:
+    store = coll.store
+    changed = []
+    for i, item in enumerate(items):
+        if i < len(before):
+            if _same(before[i], store.vector(int(rows[i])), item.doc, item.vector):
+                continue
+        changed.append(item)
+    store.put([c.doc for c in changed], [c.vector for c in changed])
+    return sum(1 for c in changed if c not in items[len(before):])
+
+
+def update_one(coll: CollectionState, body: dict) -> Result:
+    check_fields("updateOne", body, ("filter", "update", "sort", "options"))
+    options = get_options("updateOne", body, ("upsert",))
+    flt, sort = _filter(coll, body), _parse_sort(coll, body.get("sort"))
+    update = parse_update(body.get("update"))
+    upsert = get_bool(options, "upsert")
+    rows, _ = _select(coll, flt, sort, count=1)
+    items, before, upserted = _apply_update(coll, rows, update,
+                                            upsert_filter=flt if upsert else None)
+    modified = _write_changed(coll, items, before, rows)
+    status: dict[str, Any] = {"matchedCount": len(rows), "modifiedCount": modified}
+    if upserted is not None:
+        status["upsertedId"] = upserted
+    return Result(status=status)
+
+
+def update_many(coll: CollectionState, body: dict) -> Result:
+    check_fields("updateMany", body, ("filter", "update", "options"))
+    options = get_options("updateMany", body, ("upsert", "pageState"))
+    flt = _filter(coll, body)
+    update = parse_update(body.get("update"))
+    upsert = get_bool(options, "upsert")
+    page = options.get("pageState")
+    state = decode_page(page, "updateMany") if page is not None else {}
+    rows, _ = _select(coll, flt, _Sort(), count=len(coll.store))
+    seqs = coll.store.seqs()[rows]
+    if state:
+        rows = rows[np.searchsorted(seqs, state["after"], side="right"):]
+        seqs = coll.store.seqs()[rows]
+    batch = rows[: limits.MAX_UPDATE_DELETE_BATCH]
+    items, before, upserted = _apply_update(
+        coll, batch, update, upsert_filter=flt if upsert and not state else None)
+    modified = _write_changed(coll, items, before, batch)
+    status: dict[str, Any] = {"matchedCount": len(batch), "modifiedCount": modified}
+    if upserted is not None:
+        status["upsertedId"] = upserted
+    if len(rows) > len(batch):
+        status["moreData"] = True
+        status["nextPageState"] = encode_page({"k": "updateMany",
+                                               "after": int(seqs[len(batch) - 1])})
+    return Result(status=status)
+
+
+def _return_before(options: dict) -> bool:
+    value = options.get("returnDocument", "before")
+    if value not in ("before", "after"):
+        raise DataAPIError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            f"Command field 'command.options.returnDocument' value \"{value}\" not valid: "
+            "value must be 'before' or 'after'.",
+        )
+    return value == "before"
+
+
+def find_one_and_update(coll: CollectionState, body: dict) -> Result:
+    check_fields("findOneAndUpdate", body, ("filter", "update", "sort", "projection", "options"))
+    options = get_options("findOneAndUpdate", body, ("upsert", "returnDocument"))
+    flt, sort = _filter(coll, body), _parse_sort(coll, body.get("sort"))
+    proj = parse_projection(body.get("projection"))
+    update = parse_update(body.get("update"))
+    before_mode = _return_before(options)
+    upsert = get_bool(options, "upsert")
+    rows, _ = _select(coll, flt, sort, count=1)
+    old_vec = coll.store.vector(int(rows[0])) if len(rows) else None
+    items, before, upserted = _apply_update(coll, rows, update,
+                                            upsert_filter=flt if upsert else None)
+    modified = _write_changed(coll, items, before, rows)
+    return _one_and_result(proj, before_mode, rows, items, before, old_vec, modified, upserted)
+
+
+def _one_and_result(proj: Projection, before_mode: bool, rows: np.ndarray,
+                    items: list[_Prepared], before: list[dict], old_vec: np.ndarray | None,
+                    modified: int, upserted: Any) -> Result:
+    doc = None
+    if before_mode and len(rows):
+        doc = _render_doc(before[0], old_vec, proj)
+    elif not before_mode and items:
+        doc = _render_doc(items[0].doc, items[0].vector, proj)
+    status: dict[str, Any] = {"matchedCount": len(rows), "modifiedCount": modified}
+    if upserted is not None:
+        status["upsertedId"] = upserted
+    return Result(status=status, data={"document": doc})
+
+
+def find_one_and_replace(coll: CollectionState, body: dict) -> Result:
+    check_fields("findOneAndReplace", body,
+                 ("filter", "replacement", "sort", "projection", "options"))
+    options = get_options("findOneAndReplace", body, ("upsert", "returnDocument"))
+    flt, sort = _filter(coll, body), _parse_sort(coll, body.get("sort"))
+    proj = parse_projection(body.get("projection"))
+    before_mode = _return_before(options)
+    upsert = get_bool(options, "upsert")
+    replacement = _prepare(coll, body.get("replacement"), None, new_id=False)
+    rows, _ = _select(coll, flt, sort, count=1)
+    store = coll.store
+    before: list[dict] = []
+    old_vec = None
+    upserted = None
+    if len(rows):
+        old = store.docs()[rows[0]]
+        old_vec = store.vector(int(rows[0]))
+        if "_id" in replacement.doc and canon(replacement.doc["_id"]) != canon(old["_id"]):
+            raise DataAPIError(
+                "DOCUMENT_REPLACE_DIFFERENT_DOCID",
+                f"The replace document and document resolved by the filter have different "
+                f"'_id's: {_show_id(replacement.doc['_id'])} vs {_show_id(old['_id'])}. Leave "
+                "'_id' out of the replacement, or use the same one.",
+            )
+        replacement.doc = {"_id": old["_id"],
+                           **{k: v for k, v in replacement.doc.items() if k != "_id"}}
+        before = [old]
+        items = [replacement]
+    elif upsert:
+        seed = {"_id": flt.equalities()["_id"]} if "_id" in flt.equalities() else {}
+        replacement.doc = _finish_new(coll, {**seed, **replacement.doc})
+        if store.position(replacement.doc["_id"]) is not None:
+            raise _duplicate(replacement.doc["_id"])
+        upserted = replacement.doc["_id"]
+        items = [replacement]
+    else:
+        items = []
+    _embed(coll, items)
+    modified = _write_changed(coll, items, before, rows)
+    return _one_and_result(proj, before_mode, rows, items, before, old_vec, modified, upserted)
+
+
+# -- deletes ---------------------------------------------------------------------------------
+
+def delete_one(coll: CollectionState, body: dict) -> Result:
+    check_fields("deleteOne", body, ("filter", "sort"))
+    flt, sort = _filter(coll, body), _parse_sort(coll, body.get("sort"))
+    rows, _ = _select(coll, flt, sort, count=1)
+    if len(rows):
+        coll.store.delete([coll.store.docs()[rows[0]]["_id"]])
+    return Result(status={"deletedCount": len(rows)})
+
+
+def delete_many(coll: CollectionState, body: dict) -> Result:
+    check_fields("deleteMany", body, ("filter",))
+    if not body.get("filter"):
+        parse_filter(body.get("filter"))
+        coll.store.clear()
+        return Result(status={"deletedCount": -1})
+    flt = _filter(coll, body)
+    rows, _ = _select(coll, flt, _Sort(), count=len(coll.store))
+    batch = rows[: limits.MAX_UPDATE_DELETE_BATCH]
+    docs = coll.store.docs()
+    coll.store.delete([docs[r]["_id"] for r in batch])
+    status: dict[str, Any] = {"deletedCount": len(batch)}
+    if len(rows) > len(batch):
+        status["moreData"] = True
+    return Result(status=status)
+
+
+def find_one_and_delete(coll: CollectionState, body: dict) -> Result:
+    check_fields("findOneAndDelete", body, ("filter", "sort", "projection"))
+    flt, sort = _filter(coll, body), _parse_sort(coll, body.get("sort"))
+    proj = parse_projection(body.get("projection"))
+    rows, _ = _select(coll, flt, sort, count=1)
+    if not len(rows):
+        return Result(status={"deletedCount": 0}, data={"document": None})
+    doc = _render(coll, int(rows[0]), proj)
+    coll.store.delete([coll.store.docs()[rows[0]]["_id"]])
+    return Result(status={"deletedCount": 1}, data={"document": doc})
+
+
+COLLECTION_COMMANDS = {
+    "insertOne": insert_one,
+    "insertMany": insert_many,
+    "find": find,
+    "findOne": find_one,
+    "countDocuments": count_documents,
+    "estimatedDocumentCount": estimated_document_count,
+    "updateOne": update_one,
+    "updateMany": update_many,
+    "findOneAndUpdate": find_one_and_update,
+    "findOneAndReplace": find_one_and_replace,
+    "deleteOne": delete_one,
+    "deleteMany": delete_many,
+    "findOneAndDelete": find_one_and_delete,
+}

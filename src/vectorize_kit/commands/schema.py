@@ -1,0 +1,240 @@
+"""Database-level commands: keyspaces, and createCollection / findCollections /
+deleteCollection (``reference/data-api.md`` §2.1)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .. import limits
+from ..errors import DataAPIError
+from ..names import check_schema_name
+from ..similarity import METRICS
+from ..store.shred import ID_TYPES
+from .core import Result, check_fields, get_bool, get_options
+from .state import CollectionSettings, DatabaseState
+
+__all__ = ["GENERAL_COMMANDS", "KEYSPACE_COMMANDS"]
+
+SOURCE_MODELS = ("ada002", "bert", "cohere-v3", "gecko", "nv-qa-4", "openai-v3-large",
+                 "openai-v3-small", "other")
+# The Data API echoes these blocks for every collection (HCD with lexical and rerank on);
+# astrapy's tests compare them.  vectorize_kit stores them but offers no lexical search or
+# reranking.
+DEFAULT_LEXICAL = {"enabled": True, "analyzer": "standard"}
+DEFAULT_RERANK = {"enabled": True,
+                  "service": {"provider": "nvidia", "modelName": "nvidia/llama-3.2-nv-rerankqa-1b-v2"}}
+
+
+def _options_error(message: str) -> DataAPIError:
+    return DataAPIError(
+        "INVALID_CREATE_COLLECTION_OPTIONS",
+        f"'createCollection' command option(s) invalid: {message}\n\nResend "
+        "'createCollection' with valid options.",
+    )
+
+
+def _field_invalid(path: str, value: Any, why: str) -> DataAPIError:
+    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    return DataAPIError(
+        "COMMAND_FIELD_VALUE_INVALID", f"Command field '{path}' value {shown} not valid: {why}."
+    )
+
+
+def normalise_options(options: Any) -> dict:
+    """Check createCollection ``options`` and return the form findCollections echoes."""
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise _field_invalid("command.options", options, "must be a JSON object")
+    check_fields("createCollection", options,
+                 ("defaultId", "vector", "indexing", "lexical", "rerank"), "options")
+    out: dict[str, Any] = {}
+    if options.get("defaultId") is not None:
+        spec = options["defaultId"]
+        if not isinstance(spec, dict) or set(spec) != {"type"} or spec["type"] not in ID_TYPES:
+            raise _field_invalid(
+                "command.options.defaultId", spec,
+                "must be {\"type\": T} with T one of " + ", ".join(ID_TYPES),
+            )
+        out["defaultId"] = {"type": spec["type"]}
+    if options.get("vector") is not None:
+        out["vector"] = _vector_options(options["vector"])
+    if options.get("indexing") is not None:
+        out["indexing"] = _indexing_options(options["indexing"])
+    for key, default in (("lexical", DEFAULT_LEXICAL), ("rerank", DEFAULT_RERANK)):
+        value = options.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise _field_invalid(f"command.options.{key}", value, "must be a JSON object")
+        out[key] = copy.deepcopy(value) if value is not None else copy.deepcopy(default)
+    return out
+
+
+def _vector_options(spec: Any) -> dict:
+    if not isinstance(spec, dict):
+        raise _field_invalid("command.options.vector", spec, "must be a JSON object")
+    check_fields("createCollection", spec,
+                 ("dimension", "size", "metric", "function", "sourceModel", "service"),
+                 "options.vector")
+    dimension = spec.get("dimension", spec.get("size"))
+    metric = spec.get("metric", spec.get("function"))
+    source = spec.get("sourceModel")
+    service = spec.get("service")
+    if service is not None:
+        if not isinstance(service, dict) or not isinstance(service.get("provider"), str):
+            raise _options_error(
+                "'service' must be an object with at least a 'provider' string, e.g. "
+                "{\"provider\": \"huggingface\", \"modelName\": \"...\"}."
+            )
+        check_fields("createCollection", service,
+                     ("provider", "modelName", "authentication", "parameters"),
+                     "options.vector.service")
+    if dimension is None:
+        if service is None:
+            raise _options_error("The 'dimension' can not be null if 'service' is not provided")
+        raise _options_error(
+            "The 'dimension' can not be null: give the dimension of model "
+            f"'{service.get('modelName')}'."
+        )
+    if isinstance(dimension, bool) or not isinstance(dimension, int):
+        raise _field_invalid("command.options.vector.dimension", dimension,
+                             "dimension must be an integer")
+    if dimension <= 0:
+        raise _field_invalid("command.options.vector.dimension", dimension,
+                             "dimension should be greater than `0`")
+    if dimension > limits.MAX_VECTOR_DIMENSION:
+        raise DataAPIError(
+            "VECTOR_SEARCH_TOO_BIG_VALUE",
+            f"Vector embedding property '$vector' length too big: {dimension} (max "
+            f"{limits.MAX_VECTOR_DIMENSION}).",
+        )
+    if source is not None and source not in SOURCE_MODELS:
+        raise _field_invalid("command.options.vector.sourceModel", source,
+                             "sourceModel can only be " + ", ".join(SOURCE_MODELS))
+    if metric is not None and metric not in METRICS:
+        raise _field_invalid("command.options.vector.metric", metric,
+                             "function name can only be 'dot_product', 'cosine' or 'euclidean'")
+    if metric is None:
+        metric = "cosine" if source in (None, "other") else "dot_product"
+    out: dict[str, Any] = {"dimension": dimension, "metric": metric,
+                           "sourceModel": source or "other"}
+    if service is not None:
+        out["service"] = copy.deepcopy(service)
+    return out
+
+
+def _indexing_options(spec: Any) -> dict:
+    def bad(why: str) -> DataAPIError:
+        return DataAPIError(
+            "INVALID_INDEXING_DEFINITION",
+            f"Invalid indexing definition: {why}. Use {{\"allow\": [paths]}} or "
+            "{\"deny\": [paths]}.",
+        )
+
+    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("allow", "deny"):
+        raise bad("exactly one of 'allow' or 'deny' must be given")
+    ((mode, paths),) = spec.items()
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+        raise bad(f"'{mode}' must be an array of non-empty strings")
+    if len(set(paths)) != len(paths):
+        raise bad(f"'{mode}' contains duplicate paths")
+    if "*" in paths and len(paths) > 1:
+        raise bad(f"wildcard '*' only allowed as the only path in '{mode}'")
+    for p in paths:
+        if p.startswith("$") and p != "$vector":
+            raise bad(f"path '{p}' must not start with '$'")
+    return {mode: list(paths)}
+
+
+# -- keyspace-level commands -----------------------------------------------------------------
+
+def create_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
+    check_fields("createCollection", body, ("name", "options"))
+    name = check_schema_name(body.get("name"), "Collection")
+    options = normalise_options(body.get("options"))
+    with db.lock:
+        colls = db.keyspace(keyspace)
+        existing = colls.get(name)
+        if existing is not None:
+            if existing.settings.options == options:
+                return Result(status={"ok": 1})
+            raise DataAPIError(
+                "EXISTING_COLLECTION_DIFFERENT_SETTINGS",
+                f"Collection '{name}' already exists but with settings different from ones "
+                f"passed with 'createCollection' command. Existing options: "
+                f"{existing.settings.options}; drop it first (deleteCollection) or use "
+                "another name.",
+            )
+        count = db.collection_count()
+        if count >= db.max_collections:
+            raise DataAPIError(
+                "TOO_MANY_COLLECTIONS",
+                f"Cannot create collection '{name}': the maximum number of collections per "
+                f"database is {db.max_collections}, database already has {count}. Delete a "
+                "collection first (deleteCollection), then create this one.",
+            )
+        ks_name = keyspace or limits.DEFAULT_KEYSPACE
+        db.catalog.create_collection(db.id, ks_name, name, {"name": name, "options": options})
+        db._open_collection(ks_name, CollectionSettings(name, options))
+    return Result(status={"ok": 1})
+
+
+def find_collections(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
+    check_fields("findCollections", body, ("options",))
+    explain = get_bool(get_options("findCollections", body, ("explain",)), "explain")
+    colls = db.keyspace(keyspace)
+    if not explain:
+        return Result(status={"collections": sorted(colls)})
+    return Result(status={"collections": [
+        {"name": name, "options": copy.deepcopy(colls[name].settings.options)}
+        for name in sorted(colls)
+    ]})
+
+
+def delete_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
+    check_fields("deleteCollection", body, ("name",))
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise _field_invalid("command.name", name, "must be a string")
+    with db.lock:
+        colls = db.keyspace(keyspace)
+        state = colls.pop(name, None)
+        if state is not None:  # idempotent: a missing collection is fine
+            with state.lock:
+                state.store.close()
+                state.dropped = True
+                db.catalog.drop_collection(db.id, state.keyspace, name)
+    return Result(status={"ok": 1})
+
+
+# -- general (database endpoint) commands ----------------------------------------------------
+
+def create_keyspace(db: DatabaseState, body: dict) -> Result:
+    check_fields("createKeyspace", body, ("name", "options"))
+    db.create_keyspace(body.get("name"))
+    return Result(status={"ok": 1})
+
+
+def drop_keyspace(db: DatabaseState, body: dict) -> Result:
+    check_fields("dropKeyspace", body, ("name",))
+    name = body.get("name")
+    if isinstance(name, str) and name in db.keyspaces:
+        db.drop_keyspace(name)
+    return Result(status={"ok": 1})
+
+
+def find_keyspaces(db: DatabaseState, body: dict) -> Result:
+    check_fields("findKeyspaces", body, ())
+    return Result(status={"keyspaces": sorted(db.keyspaces)})
+
+
+KEYSPACE_COMMANDS = {
+    "createCollection": create_collection,
+    "findCollections": find_collections,
+    "deleteCollection": delete_collection,
+}
+GENERAL_COMMANDS = {
+    "createKeyspace": create_keyspace,
+    "dropKeyspace": drop_keyspace,
+    "findKeyspaces": find_keyspaces,
+}

@@ -1,0 +1,238 @@
+"""The in-process model the dispatcher works on: workspace, databases, collections.
+
+These objects own the stores and the catalog; the Pythonic API (``vectorize_kit.api``) and
+every front door reach them only through the dispatcher.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import limits
+from ..errors import DataAPIError
+from ..names import check_database_name, check_schema_name
+from ..store.catalog import Catalog
+from ..store.documents import DocumentStore
+from ..store.shred import Indexing
+
+__all__ = ["WorkspaceState", "DatabaseState", "CollectionState", "CollectionSettings"]
+
+
+@dataclass(frozen=True)
+class CollectionSettings:
+    """A collection's definition, as createCollection accepted it.
+
+    ``options`` is the normalised options object that ``findCollections`` with ``explain``
+    echoes; the other fields are read from it.
+    """
+
+    name: str
+    options: dict
+
+    @property
+    def vector(self) -> dict | None:
+        return self.options.get("vector")
+
+    @property
+    def dimension(self) -> int | None:
+        return self.vector["dimension"] if self.vector else None
+
+    @property
+    def metric(self) -> str | None:
+        return self.vector["metric"] if self.vector else None
+
+    @property
+    def service(self) -> dict | None:
+        return self.vector.get("service") if self.vector else None
+
+    @property
+    def indexing(self) -> Indexing:
+        spec = self.options.get("indexing") or {}
+        allow, deny = spec.get("allow"), spec.get("deny")
+        return Indexing(tuple(allow) if allow is not None else None,
+                        tuple(deny) if deny is not None else None)
+
+    @property
+    def default_id(self) -> str | None:
+        spec = self.options.get("defaultId")
+        return spec["type"] if spec else None
+
+
+class CollectionState:
+    """One collection: its settings, its store and its lock."""
+
+    def __init__(self, database: "DatabaseState", keyspace: str, settings: CollectionSettings,
+                 store: DocumentStore) -> None:
+        self.database = database
+        self.keyspace = keyspace
+        self.settings = settings
+        self.store = store
+        self.lock = threading.RLock()
+        self.dropped = False
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.keyspace}.{self.name}"
+
+    def embed(self, texts: list[str]) -> list[Any]:
+        """Vectors for ``$vectorize`` texts through the collection's embedding service.
+
+        Embedding providers arrive with the vectorize issue; until then a collection with a
+        ``service`` stores its definition but can not vectorize.
+        """
+        raise DataAPIError(
+            "VECTORIZE_FEATURE_NOT_AVAILABLE",
+            f"Vectorize feature is not available in the environment: collection "
+            f"'{self.name}' has the embedding service {self.settings.service!r}, but no "
+            "embedding provider is installed. Insert '$vector' values instead.",
+        )
+
+
+class DatabaseState:
+    """One database: keyspaces of collections, persisted through the workspace's catalog."""
+
+    def __init__(self, workspace: "WorkspaceState", meta: dict) -> None:
+        self.workspace = workspace
+        self.id: str = meta["id"]
+        self.name: str = meta["name"]
+        self.created_at = dt.datetime.fromisoformat(meta["created_at"])
+        self.keyspaces: dict[str, dict[str, CollectionState]] = {}
+        self.lock = threading.RLock()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.workspace.catalog
+
+    @property
+    def max_collections(self) -> int:
+        return limits.max_collections(self.created_at)
+
+    def collection_count(self) -> int:
+        return sum(len(c) for c in self.keyspaces.values())
+
+    def _load(self) -> None:
+        for ks in self.catalog.keyspaces(self.id):
+            self.keyspaces[ks] = {}
+            for name, definition in self.catalog.collections(self.id, ks).items():
+                self._open_collection(ks, CollectionSettings(name, definition["options"]))
+
+    def _open_collection(self, keyspace: str, settings: CollectionSettings) -> CollectionState:
+        log = self.catalog.collection_log(self.id, keyspace, settings.name, settings.dimension)
+        store = DocumentStore(dimension=settings.dimension, log=log)
+        state = CollectionState(self, keyspace, settings, store)
+        self.keyspaces[keyspace][settings.name] = state
+        return state
+
+    def keyspace(self, name: str | None) -> dict[str, CollectionState]:
+        """The collections of a keyspace; ``UNKNOWN_KEYSPACE`` if it does not exist."""
+        name = limits.DEFAULT_KEYSPACE if name is None else name
+        try:
+            return self.keyspaces[name]
+        except KeyError:
+            raise DataAPIError(
+                "UNKNOWN_KEYSPACE",
+                f"The command tried to use a Keyspace that does not exist in the Database. "
+                f"The keyspace used by the command: {name}. Resend the command with an "
+                f"existing keyspace ({', '.join(sorted(self.keyspaces)) or 'none'}), or "
+                "create it first (createKeyspace).",
+            ) from None
+
+    def collection(self, keyspace: str | None, name: str) -> CollectionState:
+        """A collection; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist."""
+        ks_name = limits.DEFAULT_KEYSPACE if keyspace is None else keyspace
+        colls = self.keyspace(ks_name)
+        try:
+            return colls[name]
+        except KeyError:
+            raise DataAPIError(
+                "UNKNOWN_COLLECTION_OR_TABLE",
+                f"The command tried to get a Collection or Table {name} that does not exist "
+                f"in the Keyspace {ks_name}. The keyspace has the existing collections or "
+                f"tables: {sorted(colls)}. Create it first (createCollection).",
+            ) from None
+
+    def create_keyspace(self, name: str) -> None:
+        check_schema_name(name, "Keyspace")
+        with self.lock:
+            if name not in self.keyspaces:
+                self.catalog.create_keyspace(self.id, name)
+                self.keyspaces[name] = {}
+
+    def drop_keyspace(self, name: str) -> None:
+        with self.lock:
+            colls = self.keyspace(name)
+            for state in colls.values():
+                state.store.close()
+                state.dropped = True
+            self.catalog.drop_keyspace(self.id, name)
+            del self.keyspaces[name]
+
+    def close(self) -> None:
+        for colls in self.keyspaces.values():
+            for state in colls.values():
+                state.store.close()
+
+
+class WorkspaceState:
+    """All databases of a workspace directory (or of memory)."""
+
+    def __init__(self, path: str | Path | None, *, sync: bool = True) -> None:
+        self.path = None if path is None else Path(path).expanduser().resolve()
+        self.catalog = Catalog(self.path, sync=sync)
+        self.databases: dict[str, DatabaseState] = {}
+        self.lock = threading.RLock()
+        for meta in self.catalog.databases():
+            db = DatabaseState(self, meta)
+            db._load()
+            self.databases[db.id] = db
+
+    def find_database(self, name_or_id: str) -> DatabaseState:
+        for db in self.databases.values():
+            if name_or_id in (db.id, db.name):
+                return db
+        raise DataAPIError(
+            "UNKNOWN_DATABASE",
+            f"No database named {name_or_id!r} in this workspace; it has: "
+            f"{sorted(d.name for d in self.databases.values())}. Create it first "
+            "(Workspace.create_database).",
+        )
+
+    def create_database(self, name: str, *, created_at: dt.datetime | None = None) -> DatabaseState:
+        check_database_name(name)
+        with self.lock:
+            if any(db.name == name for db in self.databases.values()):
+                raise DataAPIError(
+                    "DATABASE_ALREADY_EXISTS",
+                    f"A database named {name!r} already exists in this workspace; use "
+                    "get_database() to open it, or choose another name.",
+                )
+            when = created_at or dt.datetime.now(dt.timezone.utc)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone.utc)
+            meta = {"id": str(uuid.uuid4()), "name": name, "created_at": when.isoformat()}
+            self.catalog.create_database(meta)
+            db = DatabaseState(self, meta)
+            self.databases[db.id] = db
+            db.create_keyspace(limits.DEFAULT_KEYSPACE)
+            return db
+
+    def drop_database(self, name_or_id: str) -> None:
+        with self.lock:
+            db = self.find_database(name_or_id)
+            db.close()
+            self.catalog.drop_database(db.id)
+            del self.databases[db.id]
+
+    def close(self) -> None:
+        for db in self.databases.values():
+            db.close()
+        self.catalog.close()

@@ -1,0 +1,45 @@
+"""Name rules for keyspaces, collections and databases."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import DataAPIError
+from .limits import MAX_SCHEMA_NAME
+
+__all__ = ["check_schema_name", "check_database_name"]
+
+_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_]{1,%d}" % MAX_SCHEMA_NAME)
+_DATABASE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,48}[A-Za-z0-9])?")
+
+
+def check_schema_name(name: object, kind: str) -> str:
+    """Return ``name`` if it is a valid keyspace/collection/table name, else raise.
+
+    The Data API accepts ``^\\w{1,48}$`` (ASCII letters, digits and underscores), case-sensitive.
+    """
+    if not isinstance(name, str) or not _SCHEMA_NAME.fullmatch(name):
+        shown = repr(name) if isinstance(name, str) else f"a {type(name).__name__}"
+        raise DataAPIError(
+            "UNSUPPORTED_SCHEMA_NAME",
+            f"The command attempted to create a {kind} with a name that is not supported: "
+            f"{shown}. The supported {kind} names must not be empty, more than "
+            f"{MAX_SCHEMA_NAME} characters long, or contain non-alphanumeric-underscore "
+            f"characters. Resend the command with a name such as 'my_{kind.lower()}'.",
+        )
+    return name
+
+
+def check_database_name(name: object) -> str:
+    """Return ``name`` if it is a valid database name, else raise ``INVALID_DATABASE_NAME``.
+
+    Like Astra's database names: 1 to 50 letters, digits, underscores and hyphens, starting
+    and ending with a letter or digit.
+    """
+    if not isinstance(name, str) or not _DATABASE_NAME.fullmatch(name):
+        raise DataAPIError(
+            "INVALID_DATABASE_NAME",
+            f"Database name {name!r} is not valid: use 1 to 50 letters, digits, underscores "
+            "or hyphens, starting and ending with a letter or digit (e.g. 'vector-demo').",
+        )
+    return name

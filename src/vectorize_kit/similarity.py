@@ -1,0 +1,61 @@
+"""The Data API's ``$similarity`` for each metric (``reference/data-api.md`` §2.5).
+
+Scores are Cassandra's ``similarity_<metric>()`` values, which are jvector's normalisation:
+
+- cosine: ``(1 + cos(a, b)) / 2``
+- dot_product: ``(1 + a·b) / 2``
+- euclidean: ``1 / (1 + ||a - b||²)``
+
+All three grow with similarity, so the top-k are always the largest scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["METRICS", "scores_from_dots", "similarity"]
+
+METRICS = ("cosine", "dot_product", "euclidean")
+
+
+def scores_from_dots(
+    dots: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: str
+) -> np.ndarray:
+    """Similarity scores from the dot products of stored vectors with ``query``.
+
+    Parameters
+    ----------
+    dots
+        ``matrix @ query`` for the rows being scored.
+    norms
+        The L2 norms of the same rows.
+    query
+        The query vector.
+    metric
+        One of :data:`METRICS`.
+    """
+    if metric == "cosine":
+        qn = np.float32(np.linalg.norm(query))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos = dots / (norms * qn)
+        cos = np.nan_to_num(cos, nan=0.0, posinf=0.0, neginf=0.0)
+        return (1.0 + np.clip(cos, -1.0, 1.0)) / 2.0
+    if metric == "dot_product":
+        return (1.0 + dots) / 2.0
+    if metric == "euclidean":
+        sq = norms * norms + np.float32(query @ query) - 2.0 * dots
+        return 1.0 / (1.0 + np.maximum(sq, 0.0))
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def similarity(a: np.ndarray, b: np.ndarray, metric: str) -> float:
+    """``$similarity`` of two vectors (the reference formula, for tests and one-offs)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if metric == "cosine":
+        return float((1 + a @ b / (np.linalg.norm(a) * np.linalg.norm(b))) / 2)
+    if metric == "dot_product":
+        return float((1 + a @ b) / 2)
+    if metric == "euclidean":
+        return float(1 / (1 + np.sum((a - b) ** 2)))
+    raise ValueError(f"unknown metric {metric!r}")

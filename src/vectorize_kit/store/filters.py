@@ -1,0 +1,367 @@
+"""Collection filters: parse a Data API filter clause and evaluate it over a DocumentStore.
+
+Operators: ``$eq`` (implicit), ``$ne``, ``$in``, ``$nin``, ``$gt``, ``$gte``, ``$lt``, ``$lte``,
+``$exists``, ``$all``, ``$size``, and the logical ``$and``, ``$or``, ``$not``.  Equality on an
+array field means "contains" for a scalar and exact match for an array; sub-documents match
+exactly, keys in order.  Paths are dotted (``a.b.0``).
+
+``$eq``, ``$ne``, ``$in``, ``$nin`` and ``$exists`` compare a cached column of canonical values
+in one vectorised step; rows whose path crosses an array, and the other operators, are
+checked document by document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import limits
+from ..errors import DataAPIError
+from ..values import MISSING, canon, comparable, is_ejson, sort_key
+from .paths import resolve, split_path
+from .shred import Indexing
+
+__all__ = ["Filter", "parse_filter"]
+
+_COMPARISON = ("$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$exists", "$all",
+               "$size")
+_RANGE = {"$gt": lambda a, b: a > b, "$gte": lambda a, b: a >= b,
+          "$lt": lambda a, b: a < b, "$lte": lambda a, b: a <= b}
+
+
+def _invalid(message: str) -> DataAPIError:
+    return DataAPIError("INVALID_FILTER_EXPRESSION", message)
+
+
+def _scalar0(value: Any) -> np.ndarray:
+    # a 0-d object array, so numpy compares against the whole value (tuples included)
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+class Filter:
+    """A parsed filter; :meth:`mask` evaluates it over a store, :meth:`match` over a doc."""
+
+    def mask(self, store: Any) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def match(self, doc: dict, has_vector: bool) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def id_equals(self) -> list[Any] | None:
+        """The ``_id`` values this filter restricts to, if it is a plain id lookup."""
+        return None
+
+    def equalities(self) -> dict[str, Any]:
+        """``path: value`` pairs the filter requires (used to seed an upserted document)."""
+        return {}
+
+
+@dataclass
+class _All(Filter):
+    def mask(self, store: Any) -> np.ndarray:
+        return np.ones(len(store), dtype=bool)
+
+    def match(self, doc: dict, has_vector: bool) -> bool:
+        return True
+
+
+@dataclass
+class _And(Filter):
+    children: list[Filter]
+
+    def mask(self, store: Any) -> np.ndarray:
+        out = np.ones(len(store), dtype=bool)
+        for child in self.children:
+            out &= child.mask(store)
+        return out
+
+    def match(self, doc: dict, has_vector: bool) -> bool:
+        return all(c.match(doc, has_vector) for c in self.children)
+
+    def id_equals(self) -> list[Any] | None:
+        for child in self.children:
+            ids = child.id_equals()
+            if ids is not None:
+                return ids
+        return None
+
+    def equalities(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for child in self.children:
+            out.update(child.equalities())
+        return out
+
+
+@dataclass
+class _Or(Filter):
+    children: list[Filter]
+
+    def mask(self, store: Any) -> np.ndarray:
+        out = np.zeros(len(store), dtype=bool)
+        for child in self.children:
+            out |= child.mask(store)
+        return out
+
+    def match(self, doc: dict, has_vector: bool) -> bool:
+        return any(c.match(doc, has_vector) for c in self.children)
+
+
+@dataclass
+class _Not(Filter):
+    child: Filter
+
+    def mask(self, store: Any) -> np.ndarray:
+        return ~self.child.mask(store)
+
+    def match(self, doc: dict, has_vector: bool) -> bool:
+        return not self.child.match(doc, has_vector)
+
+
+def _contains(value: Any, key: Any) -> bool:
+    """Data API equality of a stored value with an operand's canonical key."""
+    if canon(value) == key:
+        return True
+    return isinstance(value, list) and any(canon(v) == key for v in value)
+
+
+@dataclass
+class _Leaf(Filter):
+    path: str
+    op: str
+    operand: Any
+
+    def __post_init__(self) -> None:
+        self.segments = split_path(self.path)
+        if self.op in ("$eq", "$ne"):
+            self.keys = [canon(self.operand)]
+        elif self.op in ("$in", "$nin", "$all"):
+            self.keys = [canon(v) for v in self.operand]
+
+    # which positive test a negated operator flips
+    @property
+    def _positive(self) -> str:
+        return {"$ne": "$eq", "$nin": "$in"}.get(self.op, self.op)
+
+    def id_equals(self) -> list[Any] | None:
+        if self.path == "_id" and self.op == "$eq":
+            return [self.operand]
+        if self.path == "_id" and self.op == "$in":
+            return list(self.operand)
+        return None
+
+    def equalities(self) -> dict[str, Any]:
+        if self.op == "$eq":
+            return {self.path: self.operand}
+        return {}
+
+    def _values(self, doc: dict) -> list[Any]:
+        return list(resolve(doc, self.segments))
+
+    def _test(self, op: str, values: list[Any]) -> bool:
+        if op == "$exists":
+            return bool(values) == self.operand
+        if op in ("$eq", "$in"):
+            return any(_contains(v, k) for v in values for k in self.keys)
+        if op in _RANGE:
+            cmp = _RANGE[op]
+            target = sort_key(self.operand)
+            for v in values:
+                for item in (v if isinstance(v, list) else [v]):
+                    if comparable(item, self.operand) and cmp(sort_key(item), target):
+                        return True
+            return False
+        if op == "$all":
+            return any(
+                isinstance(v, list) and all(any(canon(x) == k for x in v) for k in self.keys)
+                for v in values
+            )
+        if op == "$size":
+            return any(isinstance(v, list) and len(v) == self.operand for v in values)
+        raise AssertionError(op)
+
+    def match(self, doc: dict, has_vector: bool) -> bool:
+        if self.path == "$vector":
+            return has_vector == self.operand
+        result = self._test(self._positive, self._values(doc))
+        return result if self.op == self._positive else not result
+
+    def mask(self, store: Any) -> np.ndarray:
+        if self.path == "$vector":
+            present = store.vector_present()
+            return present.copy() if self.operand else ~present
+        positive = self._positive
+        n = len(store)
+        ids = self.id_equals() if self.op in ("$eq", "$in") else None
+        if ids is not None:  # an _id lookup: no scan at all
+            out = np.zeros(n, dtype=bool)
+            for doc_id in ids:
+                pos = store.position(doc_id) if _is_id_like(doc_id) else None
+                if pos is not None:
+                    out[pos] = True
+        elif positive in ("$eq", "$in", "$exists"):
+            values, slow = store.field(self.path)
+            if positive == "$exists":
+                out = _ne_missing(values)
+            elif positive == "$eq" and not isinstance(self.keys[0], tuple):
+                out = np.asarray(values == _scalar0(self.keys[0]), dtype=bool)
+            else:
+                out = pd.Series(values, dtype=object).isin(self.keys).to_numpy()
+            if slow.any():
+                docs = store.docs()
+                for row in np.flatnonzero(slow):
+                    out[row] = self._test(positive, self._values(docs[row]))
+        else:
+            docs = store.docs()
+            out = np.fromiter(
+                (self._test(positive, self._values(d)) for d in docs), dtype=bool, count=n
+            )
+        return out if self.op == positive else ~out
+
+
+def _ne_missing(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values != _scalar0(MISSING), dtype=bool)
+
+
+def _is_id_like(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool)) or is_ejson(value)
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+def parse_filter(clause: Any, *, indexing: Indexing | None = None) -> Filter:
+    """Parse a filter clause (``None`` or ``{}`` matches every document).
+
+    Raises ``INVALID_FILTER_EXPRESSION``, ``UNSUPPORTED_FILTER_OPERATION``,
+    ``FILTER_MULTIPLE_ID_FILTER``, ``FILTER_FIELDS_LIMIT_VIOLATION`` or
+    ``UNINDEXED_FILTER_PATH``.
+    """
+    if clause is None:
+        return _All()
+    if not isinstance(clause, dict):
+        raise _invalid(f"The filter clause must be a JSON object, not {clause!r}.")
+    parser = _Parser(indexing or Indexing())
+    node = parser.object(clause)
+    if parser.count > limits.MAX_FILTER_PROPERTIES:
+        raise DataAPIError(
+            "FILTER_FIELDS_LIMIT_VIOLATION",
+            f"The filter uses {parser.count} properties, more than the maximum allowed "
+            f"({limits.MAX_FILTER_PROPERTIES}). Split the query.",
+        )
+    if parser.id_equalities > 1:
+        raise DataAPIError(
+            "FILTER_MULTIPLE_ID_FILTER",
+            "The filter has more than one equality condition on '_id'; use a single "
+            "'_id' condition, or '$in' to match several ids.",
+        )
+    return node
+
+
+class _Parser:
+    def __init__(self, indexing: Indexing) -> None:
+        self.indexing = indexing
+        self.count = 0
+        self.id_equalities = 0
+
+    def object(self, clause: dict, *, in_and: bool = True) -> Filter:
+        children = [self.entry(k, v, in_and=in_and) for k, v in clause.items()]
+        if not children:
+            return _All()
+        return children[0] if len(children) == 1 else _And(children)
+
+    def entry(self, key: str, value: Any, *, in_and: bool) -> Filter:
+        if key in ("$and", "$or"):
+            if not isinstance(value, list) or not value or not all(
+                isinstance(v, dict) for v in value
+            ):
+                raise _invalid(f"'{key}' must be a non-empty array of filter objects.")
+            kids = [self.object(v, in_and=in_and and key == "$and") for v in value]
+            return _And(kids) if key == "$and" else _Or(kids)
+        if key == "$not":
+            if not isinstance(value, dict) or not value:
+                raise _invalid("'$not' must be a non-empty filter object.")
+            return _Not(self.object(value, in_and=False))
+        if key.startswith("$") and key not in ("$vector", "$vectorize"):
+            raise DataAPIError(
+                "UNSUPPORTED_FILTER_OPERATION",
+                f"Unsupported filter operator '{key}' at the top level of a filter; use "
+                "$and, $or or $not there, or a field name.",
+            )
+        if not key:
+            raise _invalid("A filter field name must not be empty.")
+        if not self.indexing.is_ancestor_of_indexed(key):
+            raise DataAPIError(
+                "UNINDEXED_FILTER_PATH",
+                f"The filter path ('{key}') is not indexed, so it can not be used in a "
+                "filter. Filter on an indexed field, or recreate the collection with this "
+                "path indexed.",
+            )
+        if isinstance(value, dict) and value and all(k.startswith("$") for k in value) and (
+            not is_ejson(value)
+        ):
+            leaves = [self.leaf(key, op, arg, in_and=in_and) for op, arg in value.items()]
+            return leaves[0] if len(leaves) == 1 else _And(leaves)
+        if isinstance(value, dict) and any(k.startswith("$") for k in value) and (
+            not is_ejson(value)
+        ):
+            raise _invalid(
+                f"The filter for '{key}' mixes operators and field names: {value!r}."
+            )
+        return self.leaf(key, "$eq", value, in_and=in_and)
+
+    def leaf(self, path: str, op: str, arg: Any, *, in_and: bool) -> Filter:
+        self.count += 1
+        if op not in _COMPARISON:
+            raise DataAPIError(
+                "UNSUPPORTED_FILTER_OPERATION",
+                f"Unsupported filter operator '{op}' (on '{path}'). Supported: "
+                + ", ".join(_COMPARISON) + ".",
+            )
+        if path == "$vector" and op != "$exists":
+            raise DataAPIError(
+                "UNSUPPORTED_FILTER_OPERATION",
+                f"Only '$exists' can be used to filter on '$vector', not '{op}'. Use a "
+                "vector sort to search by similarity.",
+            )
+        if op in ("$in", "$nin", "$all"):
+            if not isinstance(arg, list):
+                raise _invalid(f"'{op}' operator (on '{path}') must have an array value.")
+            if op != "$all" and len(arg) > limits.MAX_IN_VALUES:
+                raise _invalid(
+                    f"'{op}' operator (on '{path}') has {len(arg)} values, more than the "
+                    f"maximum allowed ({limits.MAX_IN_VALUES})."
+                )
+        elif op == "$exists":
+            if not isinstance(arg, bool):
+                raise _invalid(f"'$exists' operator (on '{path}') must have a boolean value.")
+        elif op == "$size":
+            if isinstance(arg, bool) or not isinstance(arg, (int, float)) or arg < 0 or (
+                int(arg) != arg
+            ):
+                raise _invalid(
+                    f"'$size' operator (on '{path}') must have a non-negative integer value."
+                )
+            arg = int(arg)
+        elif op in _RANGE:
+            if isinstance(arg, (list,)) or (isinstance(arg, dict) and not is_ejson(arg)) or (
+                arg is None
+            ):
+                raise _invalid(
+                    f"'{op}' operator (on '{path}') must have a number, string, boolean or "
+                    f"date value, not {arg!r}."
+                )
+        try:
+            _check_json(arg)
+        except TypeError:
+            raise _invalid(f"The value for '{path}' is not a JSON value: {arg!r}.") from None
+        if path == "_id" and op == "$eq" and in_and:
+            self.id_equalities += 1
+        return _Leaf(path, op, arg)
+
+
+def _check_json(value: Any) -> None:
+    canon(value)

@@ -1,0 +1,241 @@
+"""JSON value semantics of the Data API: equality, ordering, EJSON wrappers and vectors.
+
+Documents are plain JSON values (``dict``, ``list``, ``str``, ``int``/``float``, ``bool``,
+``None``) plus the EJSON wrappers ``{"$date": <epoch ms>}``, ``{"$uuid": "..."}`` and
+``{"$objectId": "..."}``.  Two values are equal when they are the same JSON value: ``1`` equals
+``1.0`` but not ``true``; objects compare with their keys in order, as the Data API does.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import uuid as _uuid
+import binascii
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import DataAPIError
+
+__all__ = [
+    "MISSING",
+    "canon",
+    "sort_key",
+    "type_rank",
+    "is_ejson",
+    "decode_vector",
+    "encode_binary_vector",
+]
+
+
+class _Missing:
+    """The value of a path that a document does not have."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+EJSON_KEYS = ("$date", "$uuid", "$objectId")
+
+
+class _Bool:
+    """A boolean that is not equal to 0 or 1 (Python's ``True == 1`` is not JSON's)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "true" if self.value else "false"
+
+
+_TRUE, _FALSE = _Bool(True), _Bool(False)
+
+
+def is_ejson(value: Any) -> bool:
+    """Whether ``value`` is one of the EJSON wrappers the Data API stores as typed scalars."""
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in EJSON_KEYS
+
+
+def canon(value: Any) -> Any:
+    """A hashable key with the Data API's equality: equal keys for equal JSON values.
+
+    Strings, numbers and ``None`` stand for themselves (so that numpy and pandas can compare
+    columns of them directly); booleans become singletons that equal no number; EJSON wrappers,
+    arrays and objects become tagged tuples.
+    """
+    if value is True:
+        return _TRUE
+    if value is False:
+        return _FALSE
+    if isinstance(value, (str, int, float)) or value is None:
+        return value
+    if isinstance(value, dict):
+        if is_ejson(value):
+            ((k, v),) = value.items()
+            if k == "$uuid" and isinstance(v, str):
+                v = v.lower()
+            return (k, v)
+        return ("{}",) + tuple((k, canon(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ("[]",) + tuple(canon(v) for v in value)
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+# Sort order across types (Mongo-like, as documented in the README): missing and null first,
+# then numbers, strings, objects, arrays, booleans, dates, uuids, object ids.
+_RANK_NULL, _RANK_NUMBER, _RANK_STRING, _RANK_OBJECT, _RANK_ARRAY = 0, 1, 2, 3, 4
+_RANK_BOOL, _RANK_DATE, _RANK_UUID, _RANK_OID = 5, 6, 7, 8
+
+
+def type_rank(value: Any) -> int:
+    """The rank of ``value``'s type in the sort order (``null`` and missing rank lowest)."""
+    if value is None or value is MISSING:
+        return _RANK_NULL
+    if isinstance(value, bool):
+        return _RANK_BOOL
+    if isinstance(value, (int, float)):
+        return _RANK_NUMBER
+    if isinstance(value, str):
+        return _RANK_STRING
+    if isinstance(value, list):
+        return _RANK_ARRAY
+    if isinstance(value, dict):
+        if is_ejson(value):
+            return {"$date": _RANK_DATE, "$uuid": _RANK_UUID, "$objectId": _RANK_OID}[
+                next(iter(value))
+            ]
+        return _RANK_OBJECT
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def sort_key(value: Any) -> tuple:
+    """A key that orders any two JSON values: by type rank, then by value."""
+    rank = type_rank(value)
+    if rank == _RANK_NULL:
+        return (rank,)
+    if rank in (_RANK_NUMBER, _RANK_STRING, _RANK_BOOL):
+        return (rank, value)
+    if rank in (_RANK_DATE, _RANK_UUID, _RANK_OID):
+        return (rank, next(iter(value.values())))
+    if rank == _RANK_ARRAY:
+        return (rank, tuple(sort_key(v) for v in value))
+    return (rank, tuple((k, sort_key(v)) for k, v in value.items()))
+
+
+def comparable(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` may be compared by a range operator ($gt, $lt...)."""
+    ra = type_rank(a)
+    return ra == type_rank(b) and ra in (_RANK_NUMBER, _RANK_STRING, _RANK_BOOL, _RANK_DATE)
+
+
+def decode_vector(value: Any, *, what: str = "$vector") -> np.ndarray:
+    """A float32 vector from a JSON array of numbers or ``{"$binary": <base64>}``.
+
+    The binary form is big-endian float32, as astrapy sends it.  numpy arrays are accepted
+    too (the Python API passes them straight through, so nothing is converted to lists).
+    """
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1 or not np.issubdtype(value.dtype, np.number):
+            raise DataAPIError(
+                "SHRED_BAD_VECTOR_VALUE",
+                f"The {what} value must be a 1-D array of numbers; got a {value.ndim}-D "
+                f"array of {value.dtype}.",
+            )
+        out = value.astype(np.float32)
+    elif isinstance(value, dict) and set(value) == {"$binary"}:
+        raw = value["$binary"]
+        try:
+            data = base64.b64decode(raw, validate=True) if isinstance(raw, str) else None
+        except (binascii.Error, ValueError):
+            data = None
+        if data is None or len(data) % 4:
+            raise DataAPIError(
+                "SHRED_BAD_BINARY_VECTOR_VALUE",
+                f"Bad binary vector value for {what}: expected a base64 string of big-endian "
+                f"float32 values, got {str(raw)[:40]!r}.",
+            )
+        out = np.frombuffer(data, dtype=">f4").astype(np.float32)
+    elif isinstance(value, list):
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+            bad = next(x for x in value if not isinstance(x, (int, float)) or isinstance(x, bool))
+            raise DataAPIError(
+                "SHRED_BAD_VECTOR_VALUE",
+                f"Only arrays of numbers are supported for {what}; found {bad!r}. "
+                "Resend the document with a list of numbers.",
+            )
+        out = np.asarray(value, dtype=np.float32)
+    else:
+        raise DataAPIError(
+            "SHRED_BAD_VECTOR_VALUE",
+            f"The {what} value must be an array of numbers or {{\"$binary\": ...}}; got "
+            f"{type(value).__name__}.",
+        )
+    if out.size == 0:
+        raise DataAPIError(
+            "SHRED_BAD_VECTOR_SIZE",
+            f"The {what} value can not be an empty array. Resend with at least one number.",
+        )
+    if not np.all(np.isfinite(out)):
+        raise DataAPIError(
+            "SHRED_BAD_VECTOR_VALUE",
+            f"The {what} value holds a number that is not finite as float32 (NaN, Infinity "
+            "or out of range). Resend with finite numbers.",
+        )
+    return out
+
+
+def encode_binary_vector(vector: np.ndarray) -> dict[str, str]:
+    """The ``{"$binary": ...}`` form of a vector (big-endian float32, base64)."""
+    return {"$binary": base64.b64encode(np.asarray(vector, dtype=">f4").tobytes()).decode()}
+
+
+def is_number(value: Any) -> bool:
+    """A JSON number (``bool`` is not one)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
+        isinstance(value, float) and (math.isnan(value) or math.isinf(value))
+    )
+
+
+def json_clone(value: Any, path: str = "") -> Any:
+    """A deep copy of a JSON value that also turns notebook types into JSON.
+
+    numpy scalars become Python numbers, numpy arrays lists, ``datetime`` ``{"$date": ms}``
+    and ``uuid.UUID`` ``{"$uuid": ...}``.  Raises ``TypeError`` for anything else, and for
+    NaN and infinite floats (JSON has neither).
+    """
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise TypeError(f"{value} at '{path}' is not a JSON number")
+        return float(value)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"field name {k!r} at '{path}' is not a string")
+            out[k] = json_clone(v, f"{path}.{k}" if path else k)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [json_clone(v, path) for v in value]
+    if isinstance(value, np.generic):
+        return json_clone(value.item(), path)
+    if isinstance(value, np.ndarray):
+        return json_clone(value.tolist(), path)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return {"$date": int(value.timestamp() * 1000)}
+    if isinstance(value, _uuid.UUID):
+        return {"$uuid": str(value)}
+    raise TypeError(f"a {type(value).__name__} at '{path}' is not a JSON value")
