@@ -149,7 +149,8 @@ def decode_vector(value: Any, *, what: str = "$vector") -> np.ndarray:
                 f"The {what} value must be a 1-D array of numbers; got a {value.ndim}-D "
                 f"array of {value.dtype}.",
             )
-        out = value.astype(np.float32)
+        with np.errstate(over="ignore"):
+            out = value.astype(np.float32)
     elif isinstance(value, dict) and set(value) == {"$binary"}:
         raw = value["$binary"]
         try:
@@ -171,7 +172,8 @@ def decode_vector(value: Any, *, what: str = "$vector") -> np.ndarray:
                 f"Only arrays of numbers are supported for {what}; found {bad!r}. "
                 "Resend the document with a list of numbers.",
             )
-        out = np.asarray(value, dtype=np.float32)
+        with np.errstate(over="ignore"):  # too large for float32: caught below as not finite
+            out = np.asarray(value, dtype=np.float32)
     else:
         raise DataAPIError(
             "SHRED_BAD_VECTOR_VALUE",

@@ -205,12 +205,15 @@ class _Leaf(Filter):
                     out[pos] = True
         elif positive in ("$eq", "$in", "$exists"):
             values, slow = store.field(self.path)
+            # np.array copies: pandas may hand back read-only arrays (copy-on-write)
             if positive == "$exists":
-                out = _ne_missing(values)
+                out = np.array(values != _scalar0(MISSING), dtype=bool)
+                if not self.operand:
+                    out = ~out
             elif positive == "$eq" and not isinstance(self.keys[0], tuple):
-                out = np.asarray(values == _scalar0(self.keys[0]), dtype=bool)
+                out = np.array(values == _scalar0(self.keys[0]), dtype=bool)
             else:
-                out = pd.Series(values, dtype=object).isin(self.keys).to_numpy()
+                out = np.array(pd.Series(values, dtype=object).isin(self.keys), dtype=bool)
             if slow.any():
                 docs = store.docs()
                 for row in np.flatnonzero(slow):
@@ -221,10 +224,6 @@ class _Leaf(Filter):
                 (self._test(positive, self._values(d)) for d in docs), dtype=bool, count=n
             )
         return out if self.op == positive else ~out
-
-
-def _ne_missing(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values != _scalar0(MISSING), dtype=bool)
 
 
 def _is_id_like(value: Any) -> bool:

@@ -52,7 +52,7 @@ class Projection:
             out = {}
             if "_id" in doc and not self.id_excluded:
                 out["_id"] = doc["_id"]
-            for segs in self.paths:
+            for segs in [*self.paths, *self.slices]:
                 _copy_path(doc, out, segs)
             for name in self.special:
                 if name in doc:

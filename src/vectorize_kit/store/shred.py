@@ -187,7 +187,10 @@ def _check_value(
     depth: int,
     indexing: Indexing,
     counter: Any,
+    *,
+    element: bool = False,
 ) -> None:
+    # ``element``: an array element, which is a value but not a property of its own
     _check_name(name, path)
     if len(path) > limits.MAX_PATH_LENGTH:
         raise _violation(
@@ -197,7 +200,7 @@ def _check_value(
     if depth > limits.MAX_DOC_DEPTH:
         raise _violation(f"document depth exceeds maximum allowed ({limits.MAX_DOC_DEPTH})")
     indexed = indexing.is_indexed(path)
-    if indexed and next(counter) > limits.MAX_INDEXED_PROPERTIES:
+    if indexed and not element and next(counter) > limits.MAX_INDEXED_PROPERTIES:
         raise _violation(
             "total number of indexed properties in document exceeds maximum allowed "
             f"({limits.MAX_INDEXED_PROPERTIES})"
@@ -234,7 +237,7 @@ def _check_value(
             elif isinstance(item, dict):
                 _check_ejson_or_name(item, path)
             else:
-                _check_value("_", item, path, depth + 1, indexing, counter)
+                _check_value("_", item, path, depth + 1, indexing, counter, element=True)
         return
     if isinstance(value, dict):
         if value and next(iter(value)) in EJSON_KEYS:

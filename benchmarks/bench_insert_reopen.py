@@ -1,0 +1,238 @@
+"""insert_many of 100,000 documents with 384-d vectors into a workspace on disk, then reopen.
+
+Run: ``python benchmarks/bench_insert_reopen.py`` (about 1 minute; exit status 1 if a target
+is missed).
+
+Measured, each against a baseline from this run:
+
+- insert: ``coll.insert_many(docs)`` into ``vk.Workspace(path)`` (default ``sync=True``), one
+  run (documents/s).  Baseline: the minimal durable log of the same data: per chunk of 100
+  documents, one record of compact JSON (without vectors) + the raw float32 vector bytes,
+  written and fsynced (as many fsyncs as insert_many's 100-document commands).
+- disk: bytes of the workspace directory (sum of file sizes) against the raw vector bytes
+  (100000 * 384 * 4).
+- reopen, in a fresh subprocess (median of REOPEN_REPEATS): seconds for ``vk.Workspace(path)``
+  + ``get_database`` + ``get_collection``, and the extra peak memory of that reopen: peak RSS
+  (``ru_maxrss``) after the reopen minus the RSS (``/proc/self/statm``) right before it.
+  numpy, pandas, pyarrow.parquet and vectorize_kit are imported before the "before" reading,
+  and the peak is reset there (``/proc/self/clear_refs``), so library imports are not counted.
+  Done twice: right after the insert (the write-ahead log is not compacted), and after
+  ``DocumentStore.checkpoint()``, which the public API does not expose: the benchmark reaches
+  it through ``coll._state.store.checkpoint()``.
+  Baseline: reading the baseline log back (``json.loads`` per record + ``np.frombuffer``) in
+  the same kind of subprocess.
+
+Target: extra peak memory of each reopen <= 2 x raw data size, where raw data size = raw
+vector bytes + bytes of the documents' compact JSON without ``$vector``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import vectorize_kit as vk
+
+N, DIM, CHUNK = 100_000, 384, 100
+REOPEN_REPEATS = 5
+TARGET_MEMORY = 2.0  # extra peak RSS of a reopen / raw data size, at most
+
+# The child process: import everything, read RSS, reset the peak, reopen, report JSON.
+CHILD = r"""
+import json, resource, sys, time
+import numpy as np, pandas, pyarrow, pyarrow.parquet
+import vectorize_kit as vk
+from pathlib import Path
+
+def rss():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize()
+
+def baseline_load(path, dim):
+    data = Path(path).read_bytes()
+    docs, blocks, pos = [], [], 0
+    while pos < len(data):
+        (hlen, k) = struct.unpack_from("<II", data, pos)
+        pos += 8
+        docs.extend(json.loads(data[pos : pos + hlen]))
+        pos += hlen
+        blocks.append(np.frombuffer(data, np.float32, k * dim, pos).reshape(k, dim))
+        pos += 4 * k * dim
+    vectors = np.concatenate(blocks)
+    del data, blocks
+    return docs, vectors
+
+import struct
+mode, path, dim = sys.argv[1], sys.argv[2], int(sys.argv[3])
+before = rss()
+try:
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # reset the peak RSS to the current RSS
+    reset = True
+except OSError:
+    reset = False
+t0 = time.perf_counter()
+if mode == "vk":
+    ws = vk.Workspace(path)
+    coll = ws.get_database("bench").get_collection("docs")
+    count = len(coll)
+else:
+    docs, vectors = baseline_load(path, dim)
+    count = len(docs)
+seconds = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": seconds, "before": before, "peak": peak, "after": rss(),
+                  "count": count, "reset": reset}))
+"""
+
+
+def dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def make_docs(matrix: np.ndarray) -> list[dict]:
+    return [{"_id": i, "title": f"doc {i}", "category": f"c{i % 10}", "n": i,
+             "$vector": matrix[i]} for i in range(len(matrix))]
+
+
+def compact_json(doc: dict) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def baseline_insert(docs: list[dict], path: Path) -> float:
+    """The minimal durable log: one fsynced record per chunk of CHUNK documents."""
+    t0 = time.perf_counter()
+    with open(path, "wb") as fh:
+        for start in range(0, len(docs), CHUNK):
+            chunk = docs[start : start + CHUNK]
+            header = compact_json([{k: v for k, v in d.items() if k != "$vector"}
+                                   for d in chunk]).encode()
+            vectors = np.stack([d["$vector"] for d in chunk]).astype("<f4", copy=False)
+            fh.write(struct.pack("<II", len(header), len(chunk)) + header + vectors.tobytes())
+            fh.flush()
+            os.fsync(fh.fileno())
+    return time.perf_counter() - t0
+
+
+def reopen(mode: str, path: Path) -> list[dict]:
+    runs = []
+    for _ in range(REOPEN_REPEATS):
+        out = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(DIM)],
+                             check=True, capture_output=True, text=True)
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        assert run["count"] == N, run
+        runs.append(run)
+    return runs
+
+
+def summary(runs: list[dict]) -> tuple[float, int, int]:
+    """median seconds, worst extra peak bytes, median RSS before."""
+    return (statistics.median(r["seconds"] for r in runs),
+            max(r["peak"] - r["before"] for r in runs),
+            int(statistics.median(r["before"] for r in runs)))
+
+
+def mib(n: float) -> str:
+    return f"{n / 2**20:7.1f} MiB"
+
+
+def main() -> int:
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((N, DIM), dtype=np.float32)
+    docs = make_docs(matrix)
+    vector_bytes = N * DIM * 4
+    json_bytes = sum(len(compact_json({k: v for k, v in d.items() if k != "$vector"})
+                         .encode()) for d in docs)
+    raw_bytes = vector_bytes + json_bytes
+    print(f"bench_insert_reopen: {N:,} docs, {DIM}-d float32 vectors; raw data = "
+          f"{mib(vector_bytes).strip()} vectors + {mib(json_bytes).strip()} JSON = "
+          f"{mib(raw_bytes).strip()}")
+
+    tmp = Path(tempfile.mkdtemp(prefix="vk-bench-"))
+    results: list[bool] = []
+    try:
+        base_log = tmp / "baseline.log"
+        t_base = baseline_insert(docs, base_log)
+
+        ws_path = tmp / "ws"
+        ws = vk.Workspace(ws_path)
+        coll = ws.create_database("bench").create_collection("docs", dimension=DIM,
+                                                             metric="cosine")
+        t0 = time.perf_counter()
+        coll.insert_many(docs)
+        t_insert = time.perf_counter() - t0
+        ws.close()
+        del ws, coll
+        gc.collect()
+        disk_after_insert = dir_bytes(ws_path)
+        files = sorted(p.name for p in ws_path.rglob("*") if p.is_file()
+                       and p.name.startswith(("wal-", "snapshot-")))
+
+        print("\ninsert (one run)")
+        print(f"  vectorize_kit insert_many, sync=True   {t_insert:7.2f} s  "
+              f"{N / t_insert:9,.0f} docs/s   {t_insert / t_base:5.2f} x baseline")
+        print(f"  baseline: fsynced log, {CHUNK}/record       {t_base:7.2f} s  "
+              f"{N / t_base:9,.0f} docs/s")
+        print(f"  disk after insert: {mib(disk_after_insert)} = "
+              f"{disk_after_insert / vector_bytes:.2f} x raw vector bytes "
+              f"(baseline log {base_log.stat().st_size / vector_bytes:.2f} x); files: "
+              f"{', '.join(files)}")
+
+        base_runs = reopen("baseline", base_log)
+        raw_runs = reopen("vk", ws_path)
+
+        # checkpoint (compact the log into a snapshot); not public: reached through _state
+        ws = vk.Workspace(ws_path)
+        coll = ws.get_database("bench").get_collection("docs")
+        t0 = time.perf_counter()
+        coll._state.store.checkpoint()
+        t_ckpt = time.perf_counter() - t0
+        ws.close()
+        del ws, coll
+        gc.collect()
+        disk_after_ckpt = dir_bytes(ws_path)
+        ckpt_runs = reopen("vk", ws_path)
+
+        t_b, m_b, _ = summary(base_runs)
+        print(f"\nreopen in a fresh process (median time of {REOPEN_REPEATS}; memory = worst "
+              f"extra peak RSS; limit {TARGET_MEMORY:g} x raw = {mib(TARGET_MEMORY * raw_bytes)})")
+        print(f"  {'variant':34} {'time':>8} {'x base':>7}  {'extra peak':>11} {'x raw':>6}"
+              f"  {'RSS before':>11}")
+        rows = [("baseline: read fsynced log", base_runs),
+                ("vectorize_kit, right after insert", raw_runs),
+                ("vectorize_kit, after checkpoint()", ckpt_runs)]
+        for name, runs in rows:
+            t, m, before = summary(runs)
+            print(f"  {name:34} {t:6.2f} s {t / t_b:7.2f}  {mib(m)} {m / raw_bytes:6.2f}"
+                  f"  {mib(before)}")
+        print(f"  checkpoint() took {t_ckpt:.2f} s; disk after checkpoint: "
+              f"{mib(disk_after_ckpt)} = {disk_after_ckpt / vector_bytes:.2f} x raw vector "
+              f"bytes")
+        if not all(r["reset"] for _, runs in rows for r in runs):
+            print("  note: could not reset the peak RSS; the peaks include the imports")
+        print()
+
+        for name, runs in rows[1:]:
+            _, m, _ = summary(runs)
+            ok = m <= TARGET_MEMORY * raw_bytes
+            results.append(ok)
+            print(f"{'PASS' if ok else 'FAIL'}  reopen memory, {name[15:]}: "
+                  f"{m / raw_bytes:.2f} x raw data size (target <= {TARGET_MEMORY:g})")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

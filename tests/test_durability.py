@@ -1,0 +1,443 @@
+"""Durability: acknowledged writes survive ``kill -9``, commands are atomic on disk, and a
+torn record at the end of the write-ahead log is cut off on reopen.
+
+The crash test runs a writer subprocess over a long seeded sequence of write commands and
+SIGKILLs it at seeded random points, many times over the same directory.  After each kill the
+parent reopens the workspace and checks that the store holds exactly the state after every
+acknowledged command, plus possibly the one command that was in flight (all of it or none).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from vectorize_kit import Workspace
+
+DIM = 8
+DB_NAME = "crash"
+COLL_NAME = "docs"
+
+
+# -- the seeded command sequence (shared, as source, with the writer subprocess) -------------
+
+def make_commands(seed: int, dim: int) -> Iterator[dict]:
+    """An endless, deterministic sequence of write commands (and ``{"checkpoint": {}}``).
+
+    Every document has an explicit ``_id``; updates and deletes name their targets by
+    ``_id`` (at most 20, one page), so a command's effect depends only on the state it runs
+    on, and the generator knows which ids are live.  Vector components are multiples of
+    1/16, exact in float32.  Many documents carry a long ``pad`` string, so that the log grows
+    past 8 MiB and compacts on its own; explicit checkpoints come only in every other stretch
+    of 300 commands, so that the stretches between them compact on their own.
+    """
+    rng = random.Random(seed)
+    live: dict = {}  # json key -> _id, in insertion order
+    counter = [0]
+
+    def new_id():
+        k = counter[0]
+        counter[0] += 1
+        return k if k % 3 else f"k{k}"
+
+    def vector():
+        return [rng.randrange(-512, 512) / 16 for _ in range(dim)]
+
+    def body(padded: bool) -> dict:
+        d: dict = {"n": rng.randrange(1000),
+                   "s": "".join(rng.choice("abcxyz") for _ in range(rng.randrange(1, 9)))}
+        if rng.random() < 0.4:
+            d["tags"] = [rng.choice(["red", "green", "blue", 7, None, True])
+                         for _ in range(rng.randrange(4))]
+        if rng.random() < 0.3:
+            d["nested"] = {"a": {"b": rng.random(), "c": [rng.randrange(9), "é✓"]}}
+        if padded:
+            d["pad"] = chr(97 + rng.randrange(26)) * rng.randrange(2000, 7500)
+        if rng.random() < 0.8:
+            d["$vector"] = vector()
+        return d
+
+    def pick():
+        if not live or rng.random() < 0.05:
+            return new_id()  # nobody has it: the command changes nothing
+        return live[rng.choice(list(live))]
+
+    def picks(k: int) -> list:
+        return list({json.dumps(i): i for i in (pick() for _ in range(k))}.values())
+
+    def update() -> dict:
+        upd: dict = {}
+        if rng.random() < 0.7:
+            upd["$inc"] = {"n": rng.randrange(-5, 6) or 1}
+        fields: dict = {}
+        if rng.random() < 0.5:
+            fields["s"] = "upd%d" % rng.randrange(10**6)
+        if rng.random() < 0.2:
+            fields["pad"] = chr(97 + rng.randrange(26)) * rng.randrange(2000, 7500)
+        if rng.random() < 0.3:
+            fields["$vector"] = vector()
+        if fields or not upd:
+            upd["$set"] = fields or {"touched": True}
+        if rng.random() < 0.15:
+            field = rng.choice(["$vector", "tags", "nested"])
+            if field not in fields:
+                upd["$unset"] = {field: ""}
+        return upd
+
+    for i in itertools.count():
+        r = rng.random()
+        if len(live) > 600 and rng.random() < 0.3:
+            r = 0.75  # a deleteMany keeps the collection small
+        if r < 0.25:
+            size = rng.choice([1, 2, 5, 10, 20, 50, 100])
+            padded = rng.random() < 0.6
+            docs = [{"_id": new_id(), **body(padded)} for _ in range(size)]
+            if rng.random() < 0.1 and live:  # one duplicate _id: the others are inserted
+                docs[rng.randrange(size)]["_id"] = pick()
+            for d in docs:
+                live.setdefault(json.dumps(d["_id"]), d["_id"])
+            yield {"insertMany": {"documents": docs, "options": {"ordered": False}}}
+        elif r < 0.33:
+            doc_id = new_id() if rng.random() < 0.9 else pick()
+            live.setdefault(json.dumps(doc_id), doc_id)
+            yield {"insertOne": {"document": {"_id": doc_id, **body(rng.random() < 0.3)}}}
+        elif r < 0.48:
+            yield {"updateOne": {"filter": {"_id": pick()}, "update": update()}}
+        elif r < 0.58:
+            ids = picks(rng.randrange(1, 21))
+            yield {"updateMany": {"filter": {"_id": {"$in": ids}}, "update": update()}}
+        elif r < 0.68:
+            doc_id = pick()
+            live.pop(json.dumps(doc_id), None)
+            yield {"deleteOne": {"filter": {"_id": doc_id}}}
+        elif r < 0.78:
+            ids = picks(rng.randrange(1, 21))
+            for doc_id in ids:
+                live.pop(json.dumps(doc_id), None)
+            yield {"deleteMany": {"filter": {"_id": {"$in": ids}}}}
+        elif r < 0.96 or (i // 300) % 2:
+            yield {"findOneAndReplace": {"filter": {"_id": pick()},
+                                         "replacement": body(rng.random() < 0.3)}}
+        else:
+            yield {"checkpoint": {}}
+
+
+# -- the model: what a command does to {_id key: document with $vector} ----------------------
+
+def _key(doc_id: Any) -> str:
+    return json.dumps(doc_id)
+
+
+def _updated(doc: dict, update: dict) -> dict:
+    out = copy.deepcopy(doc)
+    for field, value in update.get("$set", {}).items():
+        out[field] = copy.deepcopy(value)
+    for field, value in update.get("$inc", {}).items():
+        out[field] = out.get(field, 0) + value
+    for field in update.get("$unset", {}):
+        out.pop(field, None)
+    return out
+
+
+def apply_model(model: dict, cmd: dict) -> dict:
+    """The state after ``cmd`` (a new dict; ``model`` is left as it is)."""
+    ((name, body),) = cmd.items()
+    out = dict(model)
+    if name in ("insertMany", "insertOne"):
+        docs = body["documents"] if name == "insertMany" else [body["document"]]
+        for doc in docs:
+            out.setdefault(_key(doc["_id"]), copy.deepcopy(doc))
+    elif name in ("updateOne", "updateMany"):
+        target = body["filter"]["_id"]
+        for doc_id in target["$in"] if isinstance(target, dict) else [target]:
+            if _key(doc_id) in out:
+                out[_key(doc_id)] = _updated(out[_key(doc_id)], body["update"])
+    elif name in ("deleteOne", "deleteMany"):
+        target = body["filter"]["_id"]
+        for doc_id in target["$in"] if isinstance(target, dict) else [target]:
+            out.pop(_key(doc_id), None)
+    elif name == "findOneAndReplace":
+        doc_id = body["filter"]["_id"]
+        if _key(doc_id) in out:
+            out[_key(doc_id)] = {"_id": doc_id, **copy.deepcopy(body["replacement"])}
+    else:
+        assert name == "checkpoint"
+    return out
+
+
+def read_state(path: Path) -> dict:
+    """Open the workspace, read every document with its vector, close it."""
+    ws = Workspace(path)
+    try:
+        coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
+        docs = coll.find({}, projection={"*": 1}).to_list()
+        state = {_key(d["_id"]): d for d in docs}
+        assert len(state) == len(docs) == coll.estimated_document_count()
+        # every document is reachable by its _id, too
+        for d in docs[:: max(1, len(docs) // 10)]:
+            assert coll.find_one({"_id": d["_id"]}, projection={"*": 1}) == d
+        return state
+    finally:
+        ws.close()
+
+
+def make_collection(path: Path) -> None:
+    with Workspace(path) as ws:
+        ws.create_database(DB_NAME).create_collection(COLL_NAME, dimension=DIM,
+                                                      metric="euclidean")
+
+
+def collection_dir(path: Path) -> Path:
+    (found,) = path.glob(f"databases/*/default_keyspace/{COLL_NAME}")
+    return found
+
+
+def generation(path: Path) -> int:
+    gens = [int(p.name[len("snapshot-"):-len(".parquet")])
+            for p in collection_dir(path).glob("snapshot-*.parquet")]
+    return max(gens, default=0)
+
+
+# -- the writer subprocess -------------------------------------------------------------------
+
+WRITER_MAIN = textwrap.dedent('''
+    import itertools, json, random, sys
+    from vectorize_kit import Workspace
+
+    def main():
+        path, seed, start, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+        ws = Workspace(path)
+        coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
+        commands = itertools.islice(make_commands(seed, DIM), start, stop)
+        for i, cmd in enumerate(commands, start):
+            if "checkpoint" in cmd:
+                coll._state.store.checkpoint()
+                codes = []
+            else:
+                answer = coll.command(cmd)
+                codes = [e["errorCode"] for e in answer.get("errors", [])]
+            sys.stdout.write(json.dumps({"i": i, "errors": codes}) + "\\n")
+            sys.stdout.flush()
+        ws.close()
+
+    main()
+''')
+
+
+def write_writer(tmp_path: Path) -> Path:
+    script = tmp_path / "writer.py"
+    script.write_text(
+        "from __future__ import annotations\n"
+        f"DIM = {DIM}\nDB_NAME = {DB_NAME!r}\nCOLL_NAME = {COLL_NAME!r}\n"
+        "import itertools, json, random\n\n" + inspect.getsource(make_commands) + WRITER_MAIN,
+        encoding="utf-8",
+    )
+    return script
+
+
+def _parse_acks(lines: list[str], start: int) -> int:
+    """Check the acknowledgement lines; return the index of the last acknowledged command."""
+    last = start - 1
+    for line in lines:
+        if not line.endswith("\n"):
+            break  # cut by the kill: not acknowledged
+        ack = json.loads(line)
+        assert ack["i"] == last + 1
+        # the only error a command of the sequence may meet is a duplicate _id
+        assert set(ack["errors"]) <= {"DOCUMENT_ALREADY_EXISTS"}, ack
+        last = ack["i"]
+    return last
+
+
+def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    seed = 20240611
+    cycles = 32
+    rng = random.Random(seed)
+    path = tmp_path / "ws"
+    make_collection(path)
+    script = write_writer(tmp_path)
+    commands = make_commands(seed, DIM)
+    cache: list[dict] = []  # the commands generated so far
+
+    def command(i: int) -> dict:
+        while len(cache) <= i:
+            cache.append(next(commands))
+        return cache[i]
+
+    model: dict = {}
+    start = 0
+    applied_inflight = 0
+    checkpoints_run = 0
+    stderr_path = tmp_path / "writer.err"
+    for cycle in range(cycles + 1):
+        final = cycle == cycles
+        # kill after `wait_acks` acknowledgements and a random delay (0 acks: maybe while
+        # the writer opens the workspace); the last cycle runs to its end and exits cleanly
+        wait_acks = rng.choice([0, 1, 2, 5, 10, 20, 40, 60, 80])
+        delay = rng.random() * 0.02
+        stop = start + (60 if final else wait_acks + 400)
+        with open(stderr_path, "wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, str(script), str(path), str(seed), str(start), str(stop)],
+                stdout=subprocess.PIPE, stderr=err, text=True, encoding="utf-8",
+            )
+            lines = []
+            try:
+                if not final:
+                    while len(lines) < wait_acks:
+                        line = proc.stdout.readline()
+                        if not line:
+                            break
+                        lines.append(line)
+                    time.sleep(delay)
+                    proc.send_signal(signal.SIGKILL)
+                lines.extend(proc.stdout.readlines())
+            finally:
+                proc.kill()
+                proc.stdout.close()
+                returncode = proc.wait()
+        if final or returncode != -signal.SIGKILL:
+            assert returncode == 0, stderr_path.read_text()
+        last = _parse_acks(lines, start)
+        for i in range(start, last + 1):
+            model = apply_model(model, command(i))
+            checkpoints_run += "checkpoint" in command(i)
+
+        state = read_state(path)
+        if final:
+            assert last == stop - 1
+            assert state == model
+            break
+        inflight = command(last + 1)
+        after = apply_model(model, inflight)
+        if state == model:
+            start = last + 1  # the command in flight left no trace: run it again
+        else:
+            assert state == after, (
+                f"cycle {cycle}: the state after the kill is neither the state after the "
+                f"{last + 1} acknowledged commands nor that plus command {last + 1} "
+                f"({next(iter(inflight))})"
+            )
+            model = after
+            start = last + 2
+            applied_inflight += 1
+            checkpoints_run += "checkpoint" in inflight
+
+    assert start > 1000, "too few commands were acknowledged to mean anything"
+    assert len(model) > 100
+    # compaction happened, also on its own (more generations than checkpoints asked for)
+    assert generation(path) > checkpoints_run + 1
+
+
+# -- deterministic tests ---------------------------------------------------------------------
+
+def test_write_close_reopen_keeps_every_document(tmp_path: Path) -> None:
+    path = tmp_path / "ws"
+    make_collection(path)
+    commands = make_commands(7, DIM)
+    model: dict = {}
+    for rounds in range(4):
+        with Workspace(path) as ws:
+            coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
+            for _ in range(80):
+                cmd = next(commands)
+                if "checkpoint" in cmd:
+                    coll._state.store.checkpoint()
+                else:
+                    answer = coll.command(cmd)
+                    assert {e["errorCode"] for e in answer.get("errors", [])} <= {
+                        "DOCUMENT_ALREADY_EXISTS"}
+                model = apply_model(model, cmd)
+            if rounds == 2:
+                coll._state.store.checkpoint()
+            live = {_key(d["_id"]): d for d in coll.find({}, projection={"*": 1})}
+            assert live == model
+        assert read_state(path) == model
+        assert read_state(path) == model  # reading does not change anything
+
+    assert len(model) > 50
+    assert generation(path) >= 1
+    # emptying the collection is durable too
+    with Workspace(path) as ws:
+        coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
+        assert coll.command({"deleteMany": {}}) == {"status": {"deletedCount": -1}}
+        coll.insert_one({"_id": "after-clear", "$vector": [0.5] * DIM})
+    assert read_state(path) == {_key("after-clear"): {"_id": "after-clear",
+                                                       "$vector": [0.5] * DIM}}
+
+
+def _wal(path: Path) -> Path:
+    (wal,) = collection_dir(path).glob("wal-*.log")
+    return wal
+
+
+def _docs(start: int, count: int) -> list[dict]:
+    return [{"_id": i, "v": f"doc{i}", "$vector": [i / 4] * DIM}
+            for i in range(start, start + count)]
+
+
+def _expected(ids: range) -> dict:
+    return {_key(i): {"_id": i, "v": f"doc{i}", "$vector": [i / 4] * DIM} for i in ids}
+
+
+@pytest.mark.parametrize("tear", ["garbage", "half-header", "long-length", "bad-crc",
+                                  "cut-last-record", "cut-last-header"])
+def test_torn_wal_tail_is_cut_off_and_later_writes_persist(tmp_path: Path, tear: str) -> None:
+    path = tmp_path / "ws"
+    make_collection(path)
+    sizes = []
+    with Workspace(path) as ws:
+        coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
+        for k in range(5):
+            coll.insert_many(_docs(10 * k, 10))
+            sizes.append(_wal(path).stat().st_size)
+    wal = _wal(path)
+    data = wal.read_bytes()
+    assert len(data) == sizes[-1]
+    rng = random.Random(tear)
+    if tear == "garbage":
+        data += bytes(rng.randrange(256) for _ in range(37))
+        kept, good = range(50), sizes[-1]
+    elif tear == "half-header":
+        data += b"VK\x10\x00"
+        kept, good = range(50), sizes[-1]
+    elif tear == "long-length":  # a header announcing more bytes than there are
+        data += b"VK" + (1 << 20).to_bytes(4, "little") + b"\x00" * 4 + b"{}" * 10
+        kept, good = range(50), sizes[-1]
+    elif tear == "bad-crc":  # flip one byte in the payload of the last record
+        pos = sizes[-2] + 10 + rng.randrange(sizes[-1] - sizes[-2] - 10)
+        data = data[:pos] + bytes([data[pos] ^ 0x55]) + data[pos + 1:]
+        kept, good = range(40), sizes[-2]
+    elif tear == "cut-last-record":
+        data = data[: (sizes[-2] + sizes[-1]) // 2]
+        kept, good = range(40), sizes[-2]
+    else:
+        data = data[: sizes[-2] + 5]
+        kept, good = range(40), sizes[-2]
+    wal.write_bytes(data)
+
+    assert read_state(path) == _expected(kept)
+    assert _wal(path).stat().st_size == good  # the torn tail was cut off
+
+    with Workspace(path) as ws:
+        coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
+        coll.insert_many(_docs(100, 5))
+        assert coll.update_one({"_id": 0}, {"$set": {"v": "doc0"}}).matched_count == 1
+        assert coll.delete_one({"_id": 1}).deleted_count == 1
+    expected = _expected(kept) | _expected(range(100, 105))
+    del expected[_key(1)]
+    assert read_state(path) == expected
+    assert read_state(path) == expected
