@@ -136,14 +136,16 @@ def comparable(a: Any, b: Any) -> bool:
     return ra == type_rank(b) and ra in (_RANK_NUMBER, _RANK_STRING, _RANK_BOOL, _RANK_DATE)
 
 
-def decode_vector(value: Any, *, what: str = "$vector") -> np.ndarray:
+def decode_vector(value: Any, *, what: str = "$vector", check: bool = True) -> np.ndarray:
     """A float32 vector from a JSON array of numbers or ``{"$binary": <base64>}``.
 
     The binary form is big-endian float32, as astrapy sends it.  numpy arrays are accepted
     too (the Python API passes them straight through, so nothing is converted to lists).
+    ``check=False`` leaves the finiteness test to the caller (who may test a whole batch
+    with :func:`bad_vector_rows` at once).
     """
     if isinstance(value, np.ndarray):
-        if value.ndim != 1 or not np.issubdtype(value.dtype, np.number):
+        if value.ndim != 1 or value.dtype.kind not in "iuf":
             raise DataAPIError(
                 "SHRED_BAD_VECTOR_VALUE",
                 f"The {what} value must be a 1-D array of numbers; got a {value.ndim}-D "
@@ -185,13 +187,26 @@ def decode_vector(value: Any, *, what: str = "$vector") -> np.ndarray:
             "SHRED_BAD_VECTOR_SIZE",
             f"The {what} value can not be an empty array. Resend with at least one number.",
         )
-    if not np.all(np.isfinite(out)):
-        raise DataAPIError(
-            "SHRED_BAD_VECTOR_VALUE",
-            f"The {what} value holds a number that is not finite as float32 (NaN, Infinity "
-            "or out of range). Resend with finite numbers.",
-        )
+    if check and bad_vector_rows(out[None, :], zero_ok=True).size:
+        raise not_finite(what)
     return out
+
+
+def not_finite(what: str, where: str = "") -> DataAPIError:
+    return DataAPIError(
+        "SHRED_BAD_VECTOR_VALUE",
+        f"The {what} value holds a number that is not finite as float32 (NaN, Infinity or "
+        f"out of range){where}. Resend with finite numbers.",
+    )
+
+
+def bad_vector_rows(block: np.ndarray, *, zero_ok: bool) -> np.ndarray:
+    """Rows of a (n, d) float32 block that are not finite (or, unless ``zero_ok``, zero)."""
+    # a float64 sum of finite float32 values is always finite: one reduction per row
+    bad = ~np.isfinite(block.sum(axis=1, dtype=np.float64))
+    if not zero_ok:
+        bad |= ~block.any(axis=1)
+    return np.flatnonzero(bad)
 
 
 def encode_binary_vector(vector: np.ndarray) -> dict[str, str]:

@@ -18,7 +18,8 @@ from ..store.paths import get_exact, set_path, split_path
 from ..store.projection import Projection, parse_projection
 from ..store.shred import check_doc_id, check_document, new_doc_id
 from ..store.updates import VectorChange, parse_update
-from ..values import canon, decode_vector, json_clone, sort_key
+from ..values import (bad_vector_rows, canon, decode_vector, json_clone, not_finite,
+                      sort_key)
 from .core import (Result, check_fields, decode_page, encode_page, get_bool, get_int,
                    get_options)
 from .state import CollectionState
@@ -41,7 +42,10 @@ def _where(position: int | None) -> str:
     return "" if position is None else f" (issue in document at position {position})"
 
 
-def _check_vector(coll: CollectionState, raw: Any, what: str = "$vector") -> np.ndarray:
+def _check_vector(coll: CollectionState, raw: Any, what: str = "$vector", *,
+                  deferred: bool = False) -> np.ndarray:
+    """Decode and check a vector; ``deferred`` leaves the value checks to
+    :func:`_check_values` (done once for a whole batch)."""
     settings = coll.settings
     if settings.dimension is None:
         raise DataAPIError(
@@ -49,7 +53,7 @@ def _check_vector(coll: CollectionState, raw: Any, what: str = "$vector") -> np.
             f"Vector search is not enabled for collection: {coll.qualified_name}. Recreate "
             "the collection with a 'vector' option to store vectors.",
         )
-    vec = decode_vector(raw, what=what)
+    vec = decode_vector(raw, what=what, check=False)
     if vec.shape[0] != settings.dimension:
         raise DataAPIError(
             "INVALID_VECTOR_LENGTH",
@@ -57,13 +61,27 @@ def _check_vector(coll: CollectionState, raw: Any, what: str = "$vector") -> np.
             f"cause: Invalid vector dimension: expected {settings.dimension} but got "
             f"{vec.shape[0]}. Resend a vector of {settings.dimension} numbers.",
         )
-    if settings.metric == "cosine" and not np.any(vec):
-        raise DataAPIError(
-            "SHRED_BAD_VECTOR_VALUE",
-            f"A zero {what} can not be used with the cosine metric (its direction is "
-            "undefined). Resend a vector with a non-zero value.",
-        )
+    if not deferred:
+        _check_values(coll, vec[None, :], what=what)
     return vec
+
+
+def _check_values(coll: CollectionState, block: np.ndarray, *, what: str = "$vector",
+                  positions: list[int] | None = None) -> None:
+    """Finite values, and not all zero under the cosine metric, for every row of a block."""
+    cosine = coll.settings.metric == "cosine"
+    bad = bad_vector_rows(block, zero_ok=not cosine)
+    if not bad.size:
+        return
+    row = int(bad[0])
+    where = "" if positions is None else f" (issue in document at position {positions[row]})"
+    if not np.isfinite(block[row].sum(dtype=np.float64)):
+        raise not_finite(what, where)
+    raise DataAPIError(
+        "SHRED_BAD_VECTOR_VALUE",
+        f"A zero {what} can not be used with the cosine metric (its direction is "
+        f"undefined){where}. Resend a vector with a non-zero value.",
+    )
 
 
 def _vectorize_text(coll: CollectionState, value: Any, position: int | None) -> str | None:
@@ -89,7 +107,9 @@ def _vectorize_text(coll: CollectionState, value: Any, position: int | None) -> 
 
 
 def _prepare(coll: CollectionState, doc: Any, position: int | None,
-             *, new_id: bool = True) -> _Prepared:
+             *, new_id: bool = True, deferred: bool = False) -> _Prepared:
+    """Check a document for storage. ``deferred``: the caller checks the vector values of
+    its whole batch with :func:`_check_batch`."""
     if not isinstance(doc, dict):
         return _Prepared(check_document(doc, indexing=coll.settings.indexing,
                                         position=position), None, None)
@@ -112,13 +132,20 @@ def _prepare(coll: CollectionState, doc: Any, position: int | None,
         )
     vector = None
     if raw_vector is not None:
-        vector = _check_vector(coll, raw_vector)
+        vector = _check_vector(coll, raw_vector, deferred=deferred)
     elif "$vector" in doc and coll.settings.dimension is None:
         _check_vector(coll, [0.0])  # null $vector in a non-vector collection: same error
     text = _vectorize_text(coll, clean["$vectorize"], position) if "$vectorize" in clean else None
     if "_id" not in clean and new_id:
         clean = {"_id": new_doc_id(coll.settings.default_id), **clean}
     return _Prepared(clean, vector, text)
+
+
+def _check_batch(coll: CollectionState, items: list[_Prepared]) -> None:
+    positions = [i for i, item in enumerate(items) if item.vector is not None]
+    if positions:
+        _check_values(coll, np.stack([items[i].vector for i in positions]),  # type: ignore
+                      positions=positions)
 
 
 def _embed(coll: CollectionState, items: list[_Prepared]) -> None:
@@ -140,8 +167,8 @@ def _vector_list(coll: CollectionState, row: int) -> list[float] | None:
 
 
 def _render(coll: CollectionState, row: int, proj: Projection,
-            similarity: float | None = None) -> dict:
-    doc = coll.store.docs()[row]
+            similarity: float | None = None, docs: np.ndarray | None = None) -> dict:
+    doc = (coll.store.docs() if docs is None else docs)[row]
     vector = _vector_list(coll, row) if proj.wants_vector else None
     out = proj.apply(doc, vector)
     if similarity is not None:
@@ -278,7 +305,7 @@ def insert_one(coll: CollectionState, body: dict) -> Result:
                            "Command field 'command.document' value null not valid: must not "
                            "be null.")
     item = _prepare(coll, body["document"], None)
-    if coll.store.position(item.doc["_id"]) is not None:
+    if coll.store.has(item.doc["_id"]):
         raise _duplicate(item.doc["_id"])
     _embed(coll, [item])
     coll.store.put([item.doc], [item.vector])
@@ -304,7 +331,8 @@ def insert_many(coll: CollectionState, body: dict) -> Result:
             f"over the max limit ({len(docs)} vs {limits.MAX_INSERT_MANY}). Send them in "
             f"chunks of at most {limits.MAX_INSERT_MANY} (insert_many does this for you).",
         )
-    items = [_prepare(coll, d, i) for i, d in enumerate(docs)]
+    items = [_prepare(coll, d, i, deferred=True) for i, d in enumerate(docs)]
+    _check_batch(coll, items)
     seen: set[Any] = set()
     outcome: list[DataAPIError | None | str] = []  # error, None (ok) or "SKIPPED"
     failed = False
@@ -313,7 +341,7 @@ def insert_many(coll: CollectionState, body: dict) -> Result:
             outcome.append("SKIPPED")
             continue
         key = canon(item.doc["_id"])
-        if key in seen or coll.store.position(item.doc["_id"]) is not None:
+        if key in seen or coll.store.has(item.doc["_id"]):
             outcome.append(_duplicate(item.doc["_id"]))
             failed = True
         else:
@@ -377,7 +405,8 @@ def find(coll: CollectionState, body: dict) -> Result:
         rows, scores = _select(coll, flt, sort, count=total)
         offset = int(state.get("offset", 0))
         stop = min(offset + limits.PAGE_SIZE, len(rows))
-        docs = [_render(coll, int(r), proj, float(scores[i]) if with_sim else None)
+        stored = coll.store.docs()
+        docs = [_render(coll, int(r), proj, float(scores[i]) if with_sim else None, stored)
                 for i, r in zip(range(offset, stop), rows[offset:stop])]
         more = stop < len(rows) and not with_sort_vector
         next_page = encode_page({"k": "find", "offset": stop}) if more else None
@@ -385,7 +414,8 @@ def find(coll: CollectionState, body: dict) -> Result:
         rows, _ = _select(coll, flt, sort, count=len(coll.store))
         start = skip or 0
         count = min(limit or limits.PAGE_SIZE, limits.PAGE_SIZE)
-        docs = [_render(coll, int(r), proj) for r in rows[start : start + count]]
+        stored = coll.store.docs()
+        docs = [_render(coll, int(r), proj, None, stored) for r in rows[start : start + count]]
         next_page = None
     else:
         rows, _ = _select(coll, flt, sort, count=len(coll.store))
@@ -394,7 +424,8 @@ def find(coll: CollectionState, body: dict) -> Result:
         returned = int(state.get("n", 0))
         room = limits.PAGE_SIZE if limit is None else min(limits.PAGE_SIZE, limit - returned)
         stop = min(start + max(room, 0), len(rows))
-        docs = [_render(coll, int(r), proj) for r in rows[start:stop]]
+        stored = coll.store.docs()
+        docs = [_render(coll, int(r), proj, None, stored) for r in rows[start:stop]]
         more = stop < len(rows) and (limit is None or returned + (stop - start) < limit)
         next_page = (encode_page({"k": "find", "after": int(seqs[stop - 1]),
                                   "n": returned + stop - start}) if more else None)
@@ -492,7 +523,7 @@ def _apply_update(coll: CollectionState, rows: np.ndarray, update: Any, *,
         new, change = update.apply(_upsert_seed(coll, upsert_filter), inserting=True)
         new = _finish_new(coll, new)
         vec, text = _changed_vector(coll, change, {}, None)
-        if coll.store.position(new["_id"]) is not None:
+        if coll.store.has(new["_id"]):
             raise _duplicate(new["_id"])
         out.append(_Prepared(new, vec, text))
         upserted = new["_id"]
@@ -628,7 +659,7 @@ def find_one_and_replace(coll: CollectionState, body: dict) -> Result:
     elif upsert:
         seed = {"_id": flt.equalities()["_id"]} if "_id" in flt.equalities() else {}
         replacement.doc = _finish_new(coll, {**seed, **replacement.doc})
-        if store.position(replacement.doc["_id"]) is not None:
+        if store.has(replacement.doc["_id"]):
             raise _duplicate(replacement.doc["_id"])
         upserted = replacement.doc["_id"]
         items = [replacement]

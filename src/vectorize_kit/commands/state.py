@@ -177,9 +177,12 @@ class DatabaseState:
             del self.keyspaces[name]
 
     def close(self) -> None:
+        """Compact every collection's log into a snapshot (a faster reopen), then close."""
         for colls in self.keyspaces.values():
             for state in colls.values():
-                state.store.close()
+                with state.lock:
+                    state.store.checkpoint()
+                    state.store.close()
 
 
 class WorkspaceState:

@@ -66,7 +66,8 @@ class DocumentStore:
         self.dimension = dimension
         self.vectors = VectorMatrix(dimension) if dimension else None
         self._log = log
-        self._frame = self._empty_frame()
+        self._head = self._empty_frame()
+        self._tail: list[pd.DataFrame] = []  # appended rows not yet concatenated
         self._next_seq = 0
         self._rows: dict[Any, int] = {}  # canonical _id -> sequence number
         self._cached: dict[str, tuple[str, ...]] = {}
@@ -84,12 +85,26 @@ class DocumentStore:
         )
 
     @property
+    def _frame(self) -> pd.DataFrame:
+        # Appends are concatenated lazily, in one go: concatenating the whole frame on
+        # every insert command would make a long run of inserts quadratic.
+        if self._tail:
+            self._head = pd.concat([self._head, *self._tail]) if len(self._head) else (
+                pd.concat(self._tail) if len(self._tail) > 1 else self._tail[0])
+            self._tail = []
+        return self._head
+
+    @_frame.setter
+    def _frame(self, frame: pd.DataFrame) -> None:
+        self._head, self._tail = frame, []
+
+    @property
     def frame(self) -> pd.DataFrame:
         """The documents frame (read it, do not change it)."""
         return self._frame
 
     def __len__(self) -> int:
-        return len(self._frame)
+        return len(self._rows)
 
     def docs(self) -> np.ndarray:
         """Every document, in row order (an object array of dicts)."""
@@ -98,6 +113,10 @@ class DocumentStore:
     def seqs(self) -> np.ndarray:
         """The sequence number of every row, ascending."""
         return self._frame.index.to_numpy()
+
+    def has(self, doc_id: Any) -> bool:
+        """Whether a document with this ``_id`` is stored (a dictionary lookup)."""
+        return canon(doc_id) in self._rows
 
     def position(self, doc_id: Any) -> int | None:
         """The row of the document with this ``_id``, or ``None``."""
@@ -212,8 +231,9 @@ class DocumentStore:
             values, flags = self._cells(docs, segments)
             columns[f"f:{path}"] = pd.Series(values, dtype=object, index=index)
             columns[f"c:{path}"] = pd.Series(flags, index=index)
-        new = pd.DataFrame(columns)
-        self._frame = new if len(self._frame) == 0 else pd.concat([self._frame, new])
+        self._tail.append(pd.DataFrame(columns))
+        if len(self._tail) >= 64:
+            self._frame  # noqa: B018 - concatenates the pending parts
         self._rows.update(zip(keys, seqs.tolist()))
         self._next_seq += k
 
@@ -239,20 +259,43 @@ class DocumentStore:
     # -- persistence -------------------------------------------------------------------------
     def _load(self, log: CollectionLog) -> None:
         batches, records = log.load()
+        if self.vectors is not None:
+            self.vectors.reserve(log.snapshot_rows(), exact=True)
         for batch in batches:
             keys = [canon(d["_id"]) for d in batch.docs]
             if self.vectors is not None:
                 self.vectors.append(batch.vectors, batch.present)
             self._append_frame(keys, batch.docs)
+        # Replay the log, gathering runs of puts of new documents into one append each.
+        run_docs: list[dict] = []
+        run_vecs: list[np.ndarray | None] = []
+        run_keys: set[Any] = set()
+
+        def flush() -> None:
+            if run_docs:
+                self._apply_put(run_docs, run_vecs)
+                run_docs.clear(), run_vecs.clear(), run_keys.clear()
+
         for record in records:
             if record.op == "put":
                 assert record.docs is not None and record.vectors is not None
-                self._apply_put(record.docs, record.vectors)
-            elif record.op == "delete":
+                keys = [canon(d["_id"]) for d in record.docs]
+                if any(k in self._rows or k in run_keys for k in keys) or len(
+                    run_docs
+                ) >= SNAPSHOT_BATCH_ROWS:
+                    flush()
+                run_docs.extend(record.docs)
+                run_vecs.extend(record.vectors)
+                run_keys.update(keys)
+                continue
+            flush()
+            if record.op == "delete":
                 assert record.ids is not None
                 self._apply_delete(record.ids)
             else:
                 self._apply_clear()
+        flush()
+        self._frame  # noqa: B018 - concatenate once, now
 
     def _snapshot_batches(self) -> Iterator[SnapshotBatch]:
         docs = self.docs()

@@ -122,32 +122,29 @@ def check_document(doc: Any, *, indexing: Indexing, position: int | None = None)
     if "_id" in doc:
         check_doc_id(doc["_id"])
         doc = {"_id": doc["_id"], **{k: v for k, v in doc.items() if k != "_id"}}
-    try:
-        size = len(json.dumps(doc, ensure_ascii=False, default=_vector_default))
-    except (TypeError, ValueError) as exc:
-        raise DataAPIError(
-            "SHRED_BAD_DOCUMENT_TYPE", f"Document is not valid JSON: {exc}."
-        ) from None
+    counter = itertools.count(1)
+    size = 2 + max(len(doc) - 1, 0)  # braces and commas of the serialized JSON
+    for key, value in doc.items():
+        size += len(key) + 3
+        if key == "$vector":
+            continue  # stored apart, as float32
+        if key in RESERVED_FIELDS or key == "_id":
+            size += _json_len(value)
+            continue
+        size += _check_value(key, value, key, 1, indexing, counter)
     if size > limits.MAX_DOC_CHARS:
         raise _violation(
             f"document size ({size} chars) exceeds maximum allowed ({limits.MAX_DOC_CHARS})"
         )
-    counter = itertools.count(1)
-    for key, value in doc.items():
-        if key in RESERVED_FIELDS:
-            continue
-        if key == "_id":
-            continue
-        _check_value(key, value, key, 1, indexing, counter)
     return doc
 
 
-def _vector_default(obj: Any) -> Any:
-    # numpy arrays may stand for $vector in the Python API
-    tolist = getattr(obj, "tolist", None)
-    if tolist is None:
-        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-    return tolist()
+def _json_len(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return len(repr(value))
+    return len(json.dumps(value, ensure_ascii=False))
 
 
 def _json_type(value: Any) -> str:
@@ -189,7 +186,7 @@ def _check_value(
     counter: Any,
     *,
     element: bool = False,
-) -> None:
+) -> int:
     # ``element``: an array element, which is a value but not a property of its own
     _check_name(name, path)
     if len(path) > limits.MAX_PATH_LENGTH:
@@ -205,8 +202,11 @@ def _check_value(
             "total number of indexed properties in document exceeds maximum allowed "
             f"({limits.MAX_INDEXED_PROPERTIES})"
         )
-    if isinstance(value, bool) or value is None:
-        return
+    # Returns the value's length as serialized JSON (escapes aside), for the size limit.
+    if value is None or value is True:
+        return 4
+    if value is False:
+        return 5
     if isinstance(value, (int, float)):
         text = repr(value)
         if len(text) > limits.MAX_NUMBER_CHARS:
@@ -214,43 +214,49 @@ def _check_value(
                 f"number value length ({len(text)}) exceeds the maximum allowed "
                 f"({limits.MAX_NUMBER_CHARS}) (field '{path}')"
             )
-        return
+        return len(text)
     if isinstance(value, str):
-        if indexed:
+        if indexed and len(value) * 4 > limits.MAX_STRING_BYTES:  # cheap test first
             nbytes = len(value.encode("utf-8"))
             if nbytes > limits.MAX_STRING_BYTES:
                 raise _violation(
                     f"indexed String value (field '{path}') length ({nbytes} bytes) exceeds "
                     f"maximum allowed ({limits.MAX_STRING_BYTES} bytes)"
                 )
-        return
+        return len(value) + 2
     if isinstance(value, list):
         if indexed and len(value) > limits.MAX_ARRAY_LENGTH:
             raise _violation(
                 f"number of elements an indexable Array (field '{path}') has ({len(value)}) "
                 f"exceeds maximum allowed ({limits.MAX_ARRAY_LENGTH})"
             )
+        size = 2 + max(len(value) - 1, 0)
         for item in value:
             if isinstance(item, dict) and not is_ejson(item):
+                size += 2 + max(len(item) - 1, 0)
                 for k, v in item.items():
-                    _check_value(k, v, f"{path}.{k}", depth + 2, indexing, counter)
+                    size += len(k) + 3 + _check_value(
+                        k, v, f"{path}.{k}", depth + 2, indexing, counter)
             elif isinstance(item, dict):
                 _check_ejson_or_name(item, path)
+                size += _json_len(item)
             else:
-                _check_value("_", item, path, depth + 1, indexing, counter, element=True)
-        return
+                size += _check_value("_", item, path, depth + 1, indexing, counter,
+                                     element=True)
+        return size
     if isinstance(value, dict):
         if value and next(iter(value)) in EJSON_KEYS:
             _check_ejson_or_name(value, path)
-            return
+            return _json_len(value)
         if indexed and len(value) > limits.MAX_OBJECT_PROPERTIES:
             raise _violation(
                 f"number of properties an indexable Object (field '{path}') has "
                 f"({len(value)}) exceeds maximum allowed ({limits.MAX_OBJECT_PROPERTIES})"
             )
+        size = 2 + max(len(value) - 1, 0)
         for k, v in value.items():
-            _check_value(k, v, f"{path}.{k}", depth + 1, indexing, counter)
-        return
+            size += len(k) + 3 + _check_value(k, v, f"{path}.{k}", depth + 1, indexing, counter)
+        return size
     raise DataAPIError(
         "SHRED_BAD_DOCUMENT_TYPE",
         f"Field '{path}' holds a {type(value).__name__}, which is not a JSON value.",

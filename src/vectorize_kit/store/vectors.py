@@ -51,10 +51,11 @@ class VectorMatrix:
         return self.n * self.dimension * 4
 
     # -- mutation ----------------------------------------------------------------------------
-    def _reserve(self, rows: int) -> None:
+    def reserve(self, rows: int, *, exact: bool = False) -> None:
+        """Make room for ``rows`` rows in all (``exact``: no spare room, e.g. on reopen)."""
         if rows <= self._data.shape[0]:
             return
-        cap = max(rows, 2 * self._data.shape[0], 64)
+        cap = rows if exact else max(rows, 2 * self._data.shape[0], 64)
         data = np.zeros((cap, self.dimension), dtype=np.float32)
         data[: self.n] = self._data[: self.n]
         present = np.zeros(cap, dtype=bool)
@@ -66,7 +67,7 @@ class VectorMatrix:
     def append(self, block: np.ndarray, present: np.ndarray) -> None:
         """Append ``len(present)`` rows; ``block`` holds the vectors of the present ones."""
         k = len(present)
-        self._reserve(self.n + k)
+        self.reserve(self.n + k)
         rows = slice(self.n, self.n + k)
         self._present[rows] = present
         self._data[rows] = 0.0

@@ -3,7 +3,10 @@
 Files in a collection's directory, for generation ``g``:
 
 - ``snapshot-g.parquet``: every document as of the snapshot (column ``doc``: the JSON text,
-  without ``$vector``; column ``vector``: a fixed-size list of float32, null where none);
+  without ``$vector``; column ``has_vector``);
+- ``vectors-g.f32``: the snapshot's vectors, one row per document (zeros where none),
+  little-endian float32, read straight into the matrix (parquet's reader would hold about as
+  much memory again as the vectors while decoding them);
 - ``wal-g.log``: the changes made since that snapshot, one framed record per write command.
 
 A record is ``b"VK" | u32 length | u32 crc32 | payload`` and holds the final state of every
@@ -11,8 +14,8 @@ document a command wrote (``put``), the ids it deleted (``delete``) or a truncat
 It is appended and fsynced before the command is acknowledged, so an acknowledged write
 survives ``kill -9``; a record torn by a crash fails its checksum and is cut off on reopen, so
 a crash mid-write never touches what was there.  A snapshot is written to a temporary file,
-fsynced and renamed into place: the rename of ``snapshot-(g+1)`` is the commit point, after
-which ``wal-g`` and ``snapshot-g`` are deleted.
+fsynced and renamed into place, after its vectors file: the rename of ``snapshot-(g+1)`` is
+the commit point, after which generation ``g``'s files are deleted.
 """
 
 from __future__ import annotations
@@ -162,13 +165,16 @@ class CollectionLog:
         for gen, path in snapshots.items():
             if gen != self.generation:
                 path.unlink()
-        for gen, path in self._files("wal", ".log").items():
-            if gen != self.generation:
-                path.unlink()
+        for prefix, suffix in (("wal", ".log"), ("vectors", ".f32")):
+            for gen, path in self._files(prefix, suffix).items():
+                if gen != self.generation:
+                    path.unlink()
         for tmp in self.directory.glob(".*.tmp"):
             tmp.unlink()
         snap = snapshots.get(self.generation)
-        self.snapshot_bytes = snap.stat().st_size if snap else 0
+        vec = self.directory / f"vectors-{self.generation:08d}.f32"
+        self.snapshot_bytes = (snap.stat().st_size if snap else 0) + (
+            vec.stat().st_size if vec.exists() else 0)
         return self._read_snapshot(snap), self._read_wal()
 
     def _read_snapshot(self, path: Path | None) -> Iterator[SnapshotBatch]:
@@ -177,34 +183,53 @@ class CollectionLog:
         import pyarrow.parquet as pq
 
         dim = self.dimension
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=SNAPSHOT_BATCH_ROWS):
-            docs = [json.loads(s) for s in batch.column("doc").to_pylist()]
-            if dim is None:
-                yield SnapshotBatch(docs, np.zeros((0, 0), np.float32), np.zeros(len(docs), bool))
-                continue
-            col = batch.column("vector")
-            present = col.is_valid().to_numpy(zero_copy_only=False)
-            flat = col.values.to_numpy(zero_copy_only=False)
-            flat = flat[col.offset * dim : (col.offset + len(col)) * dim]
-            block = flat.reshape(len(col), dim)[present]
-            yield SnapshotBatch(docs, block, present)
+        vectors = None
+        if dim is not None:
+            vectors = open(self.directory / f"vectors-{self.generation:08d}.f32", "rb")
+        try:
+            parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+            for batch in parquet.iter_batches(batch_size=SNAPSHOT_BATCH_ROWS):
+                # one json.loads per batch: the decoder then shares field-name strings
+                docs = json.loads("[" + ",".join(batch.column("doc").to_pylist()) + "]")
+                if vectors is None:
+                    yield SnapshotBatch(docs, np.zeros((0, 0), np.float32),
+                                        np.zeros(len(docs), bool))
+                    continue
+                present = batch.column("has_vector").to_numpy(zero_copy_only=False)
+                raw = vectors.read(len(docs) * dim * 4)
+                block = np.frombuffer(raw, dtype="<f4").reshape(len(docs), dim)
+                yield SnapshotBatch(docs, block[present], present)
+        finally:
+            if vectors is not None:
+                vectors.close()
+
+    def snapshot_rows(self) -> int:
+        """How many documents the current snapshot holds (from its footer)."""
+        path = self.directory / f"snapshot-{self.generation:08d}.parquet"
+        if not path.exists():
+            return 0
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
 
     def _read_wal(self) -> Iterator[Record]:
+        """Records one at a time (the log may be as large as the snapshot)."""
         path = self.directory / f"wal-{self.generation:08d}.log"
         good = 0
         if path.exists():
-            data = path.read_bytes()
-            pos = 0
-            while pos + _HEADER.size <= len(data):
-                magic, length, crc = _HEADER.unpack_from(data, pos)
-                payload = data[pos + _HEADER.size : pos + _HEADER.size + length]
-                if magic != _MAGIC or len(payload) != length or zlib.crc32(payload) != crc:
-                    break  # a record torn by a crash: everything after it was never acked
-                yield Record.decode(payload, self.dimension)
-                pos += _HEADER.size + length
-                good = pos
-            if good != len(data):
+            size = path.stat().st_size
+            with open(path, "rb") as fh:
+                while True:
+                    head = fh.read(_HEADER.size)
+                    if len(head) < _HEADER.size:
+                        break
+                    magic, length, crc = _HEADER.unpack(head)
+                    payload = fh.read(length) if magic == _MAGIC else b""
+                    if magic != _MAGIC or len(payload) != length or zlib.crc32(payload) != crc:
+                        break  # a record torn by a crash: everything after it was never acked
+                    good += _HEADER.size + length
+                    yield Record.decode(payload, self.dimension)
+            if good != size:
                 with open(path, "r+b") as fh:
                     fh.truncate(good)
                     os.fsync(fh.fileno())
@@ -242,34 +267,44 @@ class CollectionLog:
         new_gen = self.generation + 1
         final = self.directory / f"snapshot-{new_gen:08d}.parquet"
         tmp = self.directory / f".{final.name}.tmp"
-        schema_fields = [pa.field("doc", pa.string())]
+        vec_final = self.directory / f"vectors-{new_gen:08d}.f32"
+        vec_tmp = self.directory / f".{vec_final.name}.tmp"
+        fields = [pa.field("doc", pa.string())]
         if self.dimension is not None:
-            schema_fields.append(pa.field("vector", pa.list_(pa.float32(), self.dimension)))
-        schema = pa.schema(schema_fields)
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for batch in batches:
-                cols = [pa.array([_dumps(d) for d in batch.docs], pa.string())]
-                if self.dimension is not None:
-                    full = np.zeros((len(batch.docs), self.dimension), np.float32)
-                    full[batch.present] = batch.vectors
-                    values = pa.array(full.reshape(-1), pa.float32())
-                    mask = pa.array(~batch.present)
-                    cols.append(
-                        pa.FixedSizeListArray.from_arrays(values, self.dimension, mask=mask)
-                    )
-                writer.write_batch(pa.record_batch(cols, schema=schema))
+            fields.append(pa.field("has_vector", pa.bool_()))
+        schema = pa.schema(fields)
+        vec_fh = open(vec_tmp, "wb") if self.dimension is not None else None
+        try:
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+                for batch in batches:
+                    cols = [pa.array([_dumps(d) for d in batch.docs], pa.string())]
+                    if vec_fh is not None:
+                        cols.append(pa.array(batch.present))
+                        full = np.zeros((len(batch.docs), self.dimension), "<f4")
+                        full[batch.present] = batch.vectors
+                        vec_fh.write(full.tobytes())
+                    writer.write_batch(pa.record_batch(cols, schema=schema))
+            if vec_fh is not None:
+                vec_fh.flush()
+                os.fsync(vec_fh.fileno())
+        finally:
+            if vec_fh is not None:
+                vec_fh.close()
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        if vec_fh is not None:
+            os.replace(vec_tmp, vec_final)  # not yet referenced: the parquet rename commits
         os.replace(tmp, final)
         fsync_dir(self.directory)
         # Commit point passed: the old generation is garbage.
         self.close()
-        old_wal = self.directory / f"wal-{self.generation:08d}.log"
-        old_snap = self.directory / f"snapshot-{self.generation:08d}.parquet"
+        old = [self.directory / f"{name}-{self.generation:08d}{ext}" for name, ext in
+               (("wal", ".log"), ("snapshot", ".parquet"), ("vectors", ".f32"))]
         self.generation = new_gen
-        self.snapshot_bytes = final.stat().st_size
+        self.snapshot_bytes = final.stat().st_size + (
+            vec_final.stat().st_size if self.dimension is not None else 0)
         self.wal_bytes = 0
-        for p in (old_wal, old_snap):
+        for p in old:
             if p.exists():
                 p.unlink()
         fsync_dir(self.directory)
