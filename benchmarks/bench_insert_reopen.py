@@ -237,7 +237,8 @@ def main() -> int:
 
         t_b = summary(base_runs)[0]
         print(f"\nreopen in a fresh process (median time of {REOPEN_REPEATS}; memory = worst "
-              f"extra peak RSS; extra held = RSS still held after it; limit {TARGET_MEMORY:g} x raw = {mib(TARGET_MEMORY * raw_bytes)})")
+              f"extra peak RSS; extra held = RSS still held after it; "
+              f"limit {TARGET_MEMORY:g} x raw = {mib(TARGET_MEMORY * raw_bytes)})")
         print(f"  {'variant':34} {'time':>8} {'x base':>7}  {'extra peak':>11} {'x raw':>6}"
               f"  {'extra held':>11}")
         rows = [("baseline: read fsynced log", base_runs),

@@ -2,9 +2,15 @@
 torn record at the end of the write-ahead log is cut off on reopen.
 
 The crash test runs a writer subprocess over a long seeded sequence of write commands and
-SIGKILLs it at seeded random points, many times over the same directory.  After each kill the
-parent reopens the workspace and checks that the store holds exactly the state after every
-acknowledged command, plus possibly the one command that was in flight (all of it or none).
+SIGKILLs it at seeded random points (some during a compaction of the log), many times over
+the same directory.  After each kill the parent opens a copy of the files the kill left (closing
+a workspace compacts its log, which would keep the log too short to compact on its own) and
+checks that the store holds exactly the state after every acknowledged command, plus possibly
+the one command that was in flight (all of it or none); the next writer then recovers the
+original directory and goes on from there.
+
+A copy of the files taken while a workspace is open (``crash_image``) stands for a crash at
+that point in the deterministic tests: every acknowledged write is on disk already.
 """
 
 from __future__ import annotations
@@ -13,15 +19,16 @@ import copy
 import inspect
 import itertools
 import json
-import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -84,7 +91,7 @@ def make_commands(seed: int, dim: int) -> Iterator[dict]:
             upd["$inc"] = {"n": rng.randrange(-5, 6) or 1}
         fields: dict = {}
         if rng.random() < 0.5:
-            fields["s"] = "upd%d" % rng.randrange(10**6)
+            fields["s"] = f"upd{rng.randrange(10**6)}"
         if rng.random() < 0.2:
             fields["pad"] = chr(97 + rng.randrange(26)) * rng.randrange(3000, 7900)
         if rng.random() < 0.3:
@@ -178,20 +185,42 @@ def apply_model(model: dict, cmd: dict) -> dict:
     return out
 
 
+def _read(ws: Workspace) -> dict:
+    coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
+    docs = coll.find({}, projection={"*": 1}).to_list()
+    state = {_key(d["_id"]): d for d in docs}
+    assert len(state) == len(docs) == coll.estimated_document_count()
+    # every document is reachable by its _id, too
+    for d in docs[:: max(1, len(docs) // 10)]:
+        assert coll.find_one({"_id": d["_id"]}, projection={"*": 1}) == d
+    return state
+
+
 def read_state(path: Path) -> dict:
-    """Open the workspace, read every document with its vector, close it."""
+    """Open the workspace, read every document with its vector, close it (closing compacts
+    the log into a snapshot, so the state is also read back from that snapshot)."""
     ws = Workspace(path)
     try:
-        coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
-        docs = coll.find({}, projection={"*": 1}).to_list()
-        state = {_key(d["_id"]): d for d in docs}
-        assert len(state) == len(docs) == coll.estimated_document_count()
-        # every document is reachable by its _id, too
-        for d in docs[:: max(1, len(docs) // 10)]:
-            assert coll.find_one({"_id": d["_id"]}, projection={"*": 1}) == d
-        return state
+        state = _read(ws)
     finally:
         ws.close()
+    assert_swept(path)
+    again = Workspace(path)
+    try:
+        assert _read(again) == state
+    finally:
+        again.close()
+    return state
+
+
+def crash_image(path: Path, dest: Path) -> Path:
+    """A copy of the workspace's files as they are now: what a crash would leave (every
+    acknowledged write is on disk already).  Reading it back leaves ``path`` alone (closing
+    a workspace compacts its log)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(path, dest)
+    return dest
 
 
 def make_collection(path: Path) -> None:
@@ -209,6 +238,25 @@ def generation(path: Path) -> int:
     gens = [int(p.name[len("snapshot-"):-len(".parquet")])
             for p in collection_dir(path).glob("snapshot-*.parquet")]
     return max(gens, default=0)
+
+
+def _names(path: Path) -> set[str]:
+    return {p.name for p in collection_dir(path).iterdir()}
+
+
+def _clean_names(gen: int) -> set[str]:
+    """The files of a collection at generation ``gen`` (its log may not exist)."""
+    names = {"collection.json", f"wal-{gen:08d}.log"}
+    if gen:
+        names |= {f"snapshot-{gen:08d}.parquet", f"vectors-{gen:08d}.f32"}
+    return names
+
+
+def assert_swept(path: Path) -> None:
+    """Only the files of the current generation are left: no temporary file, nothing of an
+    older or of an unfinished newer generation."""
+    gen = generation(path)
+    assert _clean_names(gen) - {f"wal-{gen:08d}.log"} <= _names(path) <= _clean_names(gen)
 
 
 # -- the writer subprocess -------------------------------------------------------------------
@@ -249,12 +297,12 @@ def write_writer(tmp_path: Path) -> Path:
     return script
 
 
-def _parse_acks(lines: list[str], start: int) -> tuple[int, list[int]]:
-    """Check the acknowledgement lines; return the index of the last acknowledged command
-    and the indexes of the commands after which the log was compacted."""
+def _parse_acks(lines: list[str], start: int, gen: int) -> tuple[int, list[int], int]:
+    """Check the acknowledgement lines of a writer that started at generation ``gen``;
+    return the index of the last acknowledged command, the indexes of the commands after
+    which the log was compacted, and the last generation acknowledged."""
     last = start - 1
     compacted = []
-    gen = None
     for line in lines:
         if not line.endswith("\n"):
             break  # cut by the kill: not acknowledged
@@ -262,15 +310,17 @@ def _parse_acks(lines: list[str], start: int) -> tuple[int, list[int]]:
         assert ack["i"] == last + 1
         # the only error a command of the sequence may meet is a duplicate _id
         assert set(ack["errors"]) <= {"DOCUMENT_ALREADY_EXISTS"}, ack
-        if gen is not None and ack["gen"] != gen:
+        if ack["gen"] != gen:
             assert ack["gen"] == gen + 1
             compacted.append(ack["i"])
         gen = ack["gen"]
         last = ack["i"]
-    return last, compacted
+    return last, compacted, gen
 
 
 def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    """The state after a kill is that of the acknowledged commands, plus all or nothing of
+    the one in flight; each writer then recovers the same directory and goes on."""
     seed = 20240611
     cycles = 32
     rng = random.Random(seed)
@@ -289,6 +339,7 @@ def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> 
     start = 0
     applied_inflight = 0
     natural = 0  # compactions the log did on its own, after a write
+    mid_compaction = 0  # kills that left files of an unfinished compaction behind
     stderr_path = tmp_path / "writer.err"
     for cycle in range(cycles + 1):
         final = cycle == cycles
@@ -297,6 +348,7 @@ def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> 
         wait_acks = rng.choice([0, 2, 5, 10, 20, 40, 60, 80, 120])
         delay = rng.random() * 0.02
         stop = start + (60 if final else wait_acks + 400)
+        gen = generation(path)
         with open(stderr_path, "wb") as err:
             proc = subprocess.Popen(
                 [sys.executable, str(script), str(path), str(seed), str(start), str(stop)],
@@ -319,12 +371,21 @@ def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> 
                 returncode = proc.wait()
         if final or returncode != -signal.SIGKILL:
             assert returncode == 0, stderr_path.read_text()
-        last, compacted = _parse_acks(lines, start)
+        last, compacted, gen = _parse_acks(lines, start, gen)
+        if not final and generation(path) != gen:  # compacted by the command in flight
+            assert generation(path) == gen + 1
+            compacted.append(last + 1)
         natural += sum("checkpoint" not in command(i) for i in compacted)
+        mid_compaction += not _names(path) <= _clean_names(generation(path))
         for i in range(start, last + 1):
             model = apply_model(model, command(i))
 
-        state = read_state(path)
+        if final:
+            state = read_state(path)
+        else:
+            # read a copy: closing the workspace compacts its log, and the log should grow
+            # across cycles (to compact on its own); the next writer opens the original
+            state = read_state(crash_image(path, tmp_path / "image"))
         if final:
             assert last == stop - 1
             assert state == model
@@ -350,7 +411,7 @@ def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> 
     assert generation(path) > natural + 5
     print(f"{start} commands, {len(model)} documents, {generation(path)} compactions "
           f"({natural} on their own), {applied_inflight} kills after the write of an "
-          "unacknowledged command")
+          f"unacknowledged command, {mid_compaction} kills during a compaction")
 
 
 # -- deterministic tests ---------------------------------------------------------------------
@@ -360,7 +421,7 @@ def test_write_close_reopen_keeps_every_document(tmp_path: Path) -> None:
     make_collection(path)
     commands = make_commands(7, DIM)
     model: dict = {}
-    for rounds in range(4):
+    for _ in range(4):
         with Workspace(path) as ws:
             coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
             for _ in range(80):
@@ -372,22 +433,22 @@ def test_write_close_reopen_keeps_every_document(tmp_path: Path) -> None:
                     assert {e["errorCode"] for e in answer.get("errors", [])} <= {
                         "DOCUMENT_ALREADY_EXISTS"}
                 model = apply_model(model, cmd)
-            if rounds == 2:
-                coll._state.store.checkpoint()
             live = {_key(d["_id"]): d for d in coll.find({}, projection={"*": 1})}
             assert live == model
+            # the files as they are before closing: a snapshot and the log written since
+            assert read_state(crash_image(path, tmp_path / "image")) == model
         assert read_state(path) == model
-        assert read_state(path) == model  # reading does not change anything
 
     assert len(model) > 50
-    assert generation(path) >= 1
+    assert generation(path) >= 4
     # emptying the collection is durable too
     with Workspace(path) as ws:
         coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
         assert coll.command({"deleteMany": {}}) == {"status": {"deletedCount": -1}}
         coll.insert_one({"_id": "after-clear", "$vector": [0.5] * DIM})
-    assert read_state(path) == {_key("after-clear"): {"_id": "after-clear",
-                                                       "$vector": [0.5] * DIM}}
+        expected = {_key("after-clear"): {"_id": "after-clear", "$vector": [0.5] * DIM}}
+        assert read_state(crash_image(path, tmp_path / "image")) == expected
+    assert read_state(path) == expected
 
 
 def _wal(path: Path) -> Path:
@@ -415,7 +476,8 @@ def test_torn_wal_tail_is_cut_off_and_later_writes_persist(tmp_path: Path, tear:
         for k in range(5):
             coll.insert_many(_docs(10 * k, 10))
             sizes.append(_wal(path).stat().st_size)
-    wal = _wal(path)
+        crashed = crash_image(path, tmp_path / "crashed")  # killed after 5 commands
+    wal = _wal(crashed)
     data = wal.read_bytes()
     assert len(data) == sizes[-1]
     rng = random.Random(tear)
@@ -440,15 +502,63 @@ def test_torn_wal_tail_is_cut_off_and_later_writes_persist(tmp_path: Path, tear:
         kept, good = range(40), sizes[-2]
     wal.write_bytes(data)
 
-    assert read_state(path) == _expected(kept)
-    assert _wal(path).stat().st_size == good  # the torn tail was cut off
-
-    with Workspace(path) as ws:
+    with Workspace(crashed) as ws:
+        assert _wal(crashed).stat().st_size == good  # the torn tail was cut off on open
+        assert _read(ws) == _expected(kept)
         coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
         coll.insert_many(_docs(100, 5))
-        assert coll.update_one({"_id": 0}, {"$set": {"v": "doc0"}}).matched_count == 1
+        assert coll.update_one({"_id": 0}, {"$set": {"v": "doc0!"}}).matched_count == 1
         assert coll.delete_one({"_id": 1}).deleted_count == 1
-    expected = _expected(kept) | _expected(range(100, 105))
-    del expected[_key(1)]
-    assert read_state(path) == expected
-    assert read_state(path) == expected
+        expected = _expected(kept) | _expected(range(100, 105))
+        expected[_key(0)]["v"] = "doc0!"
+        del expected[_key(1)]
+        # the records written after the cut follow on from the good ones
+        assert _wal(crashed).stat().st_size > good
+        assert read_state(crash_image(crashed, tmp_path / "crashed-again")) == expected
+    assert read_state(crashed) == expected
+
+
+@pytest.mark.parametrize("crash_point", ["vectors-written", "snapshot-written",
+                                         "snapshot-renamed"])
+def test_leftovers_of_a_compaction_cut_short_are_swept(tmp_path: Path, crash_point: str) -> None:
+    """The files a compaction killed half-way leaves behind: temporary files, the vectors
+    of a snapshot not renamed into place yet, or the files of the previous generation."""
+    path = tmp_path / "ws"
+    make_collection(path)
+    with Workspace(path) as ws:
+        coll = ws.get_database(DB_NAME).get_collection(COLL_NAME)
+        coll.insert_many(_docs(0, 30))
+        coll.delete_one({"_id": 3})
+        old_wal = _wal(path).read_bytes()
+        coll._state.store.checkpoint()  # generation 1
+        coll.insert_many(_docs(30, 5) + _docs(3, 1))
+        coll.update_one({"_id": 0}, {"$set": {"v": "changed"}})
+        coll._state.store.checkpoint()  # generation 2
+        coll.insert_one(_docs(50, 1)[0])  # in the log of generation 2
+        crashed = crash_image(path, tmp_path / "crashed")
+    expected = _expected(range(35)) | _expected(range(50, 51))
+    expected[_key(0)]["v"] = "changed"
+    directory = collection_dir(crashed)
+    assert _names(crashed) == _clean_names(2)
+    snapshot = (directory / "snapshot-00000002.parquet").read_bytes()
+    vectors = (directory / "vectors-00000002.f32").read_bytes()
+    if crash_point == "vectors-written":
+        # killed while writing generation 3: torn temporary files
+        (directory / ".vectors-00000003.f32.tmp").write_bytes(vectors[:20])
+        (directory / ".snapshot-00000003.parquet.tmp").write_bytes(snapshot[:100])
+    elif crash_point == "snapshot-written":
+        # killed after renaming the vectors of generation 3, before its snapshot
+        (directory / "vectors-00000003.f32").write_bytes(vectors + vectors[:12])
+        (directory / ".snapshot-00000003.parquet.tmp").write_bytes(snapshot)
+    else:
+        # killed after renaming snapshot 2 into place, before removing generation 1; its
+        # log is still there (here: an older one, whose records would undo later changes
+        # if they were replayed)
+        (directory / "snapshot-00000001.parquet").write_bytes(snapshot)
+        (directory / "vectors-00000001.f32").write_bytes(vectors)
+        (directory / "wal-00000001.log").write_bytes(old_wal)
+    with Workspace(crashed) as ws:
+        assert _names(crashed) == _clean_names(2)  # swept on open
+        assert _read(ws) == expected
+        ws.get_database(DB_NAME).get_collection(COLL_NAME).insert_many(_docs(40, 2))
+    assert read_state(crashed) == expected | _expected(range(40, 42))

@@ -7,8 +7,8 @@ import base64
 import numpy as np
 import pytest
 
-from vectorize_kit.similarity import similarity
 from conftest import code
+from vectorize_kit.similarity import similarity
 
 DOCS = [
     {"_id": 1, "name": "ann", "age": 31, "tags": ["a", "b"], "addr": {"city": "Oslo", "zip": 1},

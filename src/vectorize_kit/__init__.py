@@ -15,21 +15,30 @@ from __future__ import annotations
 
 import logging
 
-from .api import (Collection, Cursor, Database, DeleteResult, InsertManyError,
-                  InsertManyResult, InsertOneResult, UpdateResult, Workspace)
+from .api import (
+                  Collection,
+                  Cursor,
+                  Database,
+                  DeleteResult,
+                  InsertManyError,
+                  InsertManyResult,
+                  InsertOneResult,
+                  UpdateResult,
+                  Workspace,
+)
 from .errors import DataAPIError
 
 __all__ = [
-    "Workspace",
-    "Database",
-    "Collection",
-    "Cursor",
-    "DataAPIError",
-    "InsertManyError",
-    "InsertOneResult",
-    "InsertManyResult",
-    "UpdateResult",
-    "DeleteResult",
+                  "Collection",
+                  "Cursor",
+                  "DataAPIError",
+                  "Database",
+                  "DeleteResult",
+                  "InsertManyError",
+                  "InsertManyResult",
+                  "InsertOneResult",
+                  "UpdateResult",
+                  "Workspace",
 ]
 __version__ = "0.1.0"
 

@@ -9,19 +9,36 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from . import limits
-from .commands import (CollectionState, DatabaseState, Result, WorkspaceState, envelope_of,
-                       execute_collection, execute_database)
+from .commands import (
+    CollectionState,
+    DatabaseState,
+    Result,
+    WorkspaceState,
+    envelope_of,
+    execute_collection,
+    execute_database,
+)
 from .errors import DataAPIError
 
-__all__ = ["Workspace", "Database", "Collection", "Cursor", "InsertOneResult",
-           "InsertManyResult", "UpdateResult", "DeleteResult", "InsertManyError"]
+__all__ = [
+    "Collection",
+    "Cursor",
+    "Database",
+    "DeleteResult",
+    "InsertManyError",
+    "InsertManyResult",
+    "InsertOneResult",
+    "UpdateResult",
+    "Workspace",
+]
 
 
 class InsertManyError(DataAPIError):
@@ -119,7 +136,7 @@ class Workspace:
     def path(self) -> Path | None:
         return self._state.path
 
-    def create_database(self, name: str, *, created_at: dt.datetime | None = None) -> "Database":
+    def create_database(self, name: str, *, created_at: dt.datetime | None = None) -> Database:
         """Create a database (with its ``default_keyspace``).
 
         Parameters
@@ -132,7 +149,7 @@ class Workspace:
         """
         return Database(self._state.create_database(name, created_at=created_at))
 
-    def get_database(self, name: str) -> "Database":
+    def get_database(self, name: str) -> Database:
         """The database with this name (or id); ``UNKNOWN_DATABASE`` if there is none."""
         return Database(self._state.find_database(name))
 
@@ -147,10 +164,10 @@ class Workspace:
         """Release the workspace's files (another Workspace may then open the path)."""
         self._state.close()
 
-    def __enter__(self) -> "Workspace":
+    def __enter__(self) -> Workspace:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -220,7 +237,7 @@ class Database:
         indexing: dict | None = None,
         default_id_type: str | None = None,
         definition: dict | None = None,
-    ) -> "Collection":
+    ) -> Collection:
         """Create a collection (or get it, if one with the same settings exists).
 
         Parameters
@@ -246,7 +263,7 @@ class Database:
         self._run({"createCollection": {"name": name, "options": options}}, keyspace)
         return self.get_collection(name, keyspace=keyspace)
 
-    def get_collection(self, name: str, *, keyspace: str | None = None) -> "Collection":
+    def get_collection(self, name: str, *, keyspace: str | None = None) -> Collection:
         """The collection ``name``; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist."""
         return Collection(self._state.collection(keyspace, name))
 
@@ -424,7 +441,7 @@ class Collection:
     # -- reads -------------------------------------------------------------------------------
     def find(self, filter: dict | None = None, *, projection: dict | None = None,
              sort: dict | None = None, limit: int | None = None, skip: int | None = None,
-             include_similarity: bool = False, include_sort_vector: bool = False) -> "Cursor":
+             include_similarity: bool = False, include_sort_vector: bool = False) -> Cursor:
         """A cursor over the matching documents (pages of 20 are fetched as you iterate)."""
         body: dict[str, Any] = {"filter": filter or {}}
         if projection is not None:
@@ -460,11 +477,12 @@ class Collection:
         status = self._run({"countDocuments": {"filter": filter or {}}}).status or {}
         count = status["count"]
         if status.get("moreData") or count > upper_bound:
+            bound = min(upper_bound, limits.MAX_COUNT) if status.get("moreData") else upper_bound
             raise DataAPIError(
                 "TOO_MANY_DOCUMENTS_TO_COUNT",
-                f"More than {min(upper_bound, limits.MAX_COUNT) if status.get('moreData') else upper_bound} "
-                "documents match: count_documents counts exactly up to "
-                f"{limits.MAX_COUNT}. Use estimated_document_count() for a total.",
+                f"More than {bound} documents match (upper_bound={upper_bound}; the server "
+                f"counts exactly up to {limits.MAX_COUNT}). Narrow the filter, raise "
+                "upper_bound, or use estimated_document_count() for a total.",
             )
         return count
 
@@ -485,7 +503,7 @@ class Collection:
         return list(seen.values())
 
     def to_pandas(self, filter: dict | None = None, *, projection: dict | None = None,
-                  include_vector: bool = False) -> "Any":
+                  include_vector: bool = False) -> Any:
         """A DataFrame with one row per matching document, ``_id`` first.
 
         Top-level fields become columns (nested objects and arrays stay Python objects in

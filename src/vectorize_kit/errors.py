@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-__all__ = ["DataAPIError", "CODES", "error_object"]
+__all__ = ["CODES", "DataAPIError", "error_object"]
 
 # code -> (family, scope, title). Titles are fixed per code, as in the Data API's errors.yaml.
 CODES: dict[str, tuple[str, str, str]] = {

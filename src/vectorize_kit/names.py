@@ -7,9 +7,9 @@ import re
 from .errors import DataAPIError
 from .limits import MAX_SCHEMA_NAME
 
-__all__ = ["check_schema_name", "check_database_name"]
+__all__ = ["check_database_name", "check_schema_name"]
 
-_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_]{1,%d}" % MAX_SCHEMA_NAME)
+_SCHEMA_NAME = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_SCHEMA_NAME}}}")
 _DATABASE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,48}[A-Za-z0-9])?")
 
 

@@ -9,10 +9,10 @@ Documents are plain JSON values (``dict``, ``list``, ``str``, ``int``/``float``,
 from __future__ import annotations
 
 import base64
-import datetime as _dt
-import uuid as _uuid
 import binascii
+import datetime as _dt
 import math
+import uuid as _uuid
 from typing import Any
 
 import numpy as np
@@ -22,11 +22,11 @@ from .errors import DataAPIError
 __all__ = [
     "MISSING",
     "canon",
-    "sort_key",
-    "type_rank",
-    "is_ejson",
     "decode_vector",
     "encode_binary_vector",
+    "is_ejson",
+    "sort_key",
+    "type_rank",
 ]
 
 
@@ -174,8 +174,11 @@ def decode_vector(value: Any, *, what: str = "$vector", check: bool = True) -> n
                 f"Only arrays of numbers are supported for {what}; found {bad!r}. "
                 "Resend the document with a list of numbers.",
             )
-        with np.errstate(over="ignore"):  # too large for float32: caught below as not finite
-            out = np.asarray(value, dtype=np.float32)
+        try:
+            with np.errstate(over="ignore"):  # too large for float32: caught as not finite
+                out = np.asarray(value, dtype=np.float32)
+        except OverflowError:  # an integer too large even for float64
+            raise not_finite(what) from None
     else:
         raise DataAPIError(
             "SHRED_BAD_VECTOR_VALUE",

@@ -16,8 +16,16 @@ from .documents import COLLECTION_COMMANDS
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
 from .state import CollectionSettings, CollectionState, DatabaseState, WorkspaceState
 
-__all__ = ["Result", "execute_database", "execute_collection", "envelope_of",
-           "WorkspaceState", "DatabaseState", "CollectionState", "CollectionSettings"]
+__all__ = [
+    "CollectionSettings",
+    "CollectionState",
+    "DatabaseState",
+    "Result",
+    "WorkspaceState",
+    "envelope_of",
+    "execute_collection",
+    "execute_database",
+]
 
 
 def _unknown(name: str, kind: str, known: Any) -> DataAPIError:

@@ -10,8 +10,16 @@ from typing import Any
 
 from ..errors import DataAPIError
 
-__all__ = ["Result", "unwrap", "check_fields", "get_bool", "get_int", "encode_page",
-           "decode_page", "logger"]
+__all__ = [
+    "Result",
+    "check_fields",
+    "decode_page",
+    "encode_page",
+    "get_bool",
+    "get_int",
+    "logger",
+    "unwrap",
+]
 
 logger = logging.getLogger("vectorize_kit")
 
@@ -117,12 +125,17 @@ def encode_page(state: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
 
 
-def decode_page(value: Any, kind: str) -> dict:
-    """Read a page state made by :func:`encode_page` for the same kind of command."""
+def decode_page(value: Any, kind: str, fields: tuple[str, ...]) -> dict:
+    """Read a page state made by :func:`encode_page` for the same kind of command, holding
+    the non-negative integer ``fields``."""
     try:
         state = json.loads(base64.urlsafe_b64decode(value.encode()))
         if not isinstance(state, dict) or state.get("k") != kind:
             raise ValueError
+        for name in fields:
+            number = state.get(name)
+            if isinstance(number, bool) or not isinstance(number, int) or number < -1:
+                raise ValueError
         return state
     except (ValueError, AttributeError, TypeError, UnicodeError):
         raise _invalid_value(

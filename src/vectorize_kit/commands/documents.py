@@ -14,14 +14,12 @@ import numpy as np
 from .. import limits
 from ..errors import DataAPIError
 from ..store.filters import Filter, parse_filter
-from ..store.paths import get_exact, set_path, split_path
+from ..store.paths import PathConflict, get_exact, set_path, split_path
 from ..store.projection import Projection, parse_projection
 from ..store.shred import check_doc_id, check_document, new_doc_id
 from ..store.updates import VectorChange, parse_update
-from ..values import (bad_vector_rows, canon, decode_vector, json_clone, not_finite,
-                      sort_key)
-from .core import (Result, check_fields, decode_page, encode_page, get_bool, get_int,
-                   get_options)
+from ..values import bad_vector_rows, canon, decode_vector, json_clone, not_finite, sort_key
+from .core import Result, check_fields, decode_page, encode_page, get_bool, get_int, get_options
 from .state import CollectionState
 
 __all__ = ["COLLECTION_COMMANDS"]
@@ -32,7 +30,7 @@ __all__ = ["COLLECTION_COMMANDS"]
 class _Prepared:
     """A document checked for storage; ``text`` is a ``$vectorize`` text still to embed."""
 
-    __slots__ = ("doc", "vector", "text")
+    __slots__ = ("doc", "text", "vector")
 
     def __init__(self, doc: dict, vector: np.ndarray | None, text: str | None) -> None:
         self.doc, self.vector, self.text = doc, vector, text
@@ -383,7 +381,8 @@ def find(coll: CollectionState, body: dict) -> Result:
     with_sim = get_bool(options, "includeSimilarity")
     with_sort_vector = get_bool(options, "includeSortVector")
     page = options.get("pageState")
-    state = decode_page(page, "find") if page is not None else {}
+    fields = ("offset",) if sort.is_vector else ("after", "n")
+    state = decode_page(page, "find", fields) if page is not None else {}
     if skip is not None and not sort.fields and not sort.is_vector:
         raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
                            "skip options should be used with sort clause")
@@ -494,7 +493,14 @@ def _upsert_seed(coll: CollectionState, flt: Filter) -> dict:
     doc: dict = {}
     for path, value in flt.equalities().items():
         if path not in ("$vector", "$vectorize"):
-            set_path(doc, split_path(path), json_clone(value))
+            try:
+                set_path(doc, split_path(path), json_clone(value))
+            except PathConflict:
+                raise DataAPIError(
+                    "INVALID_FILTER_EXPRESSION",
+                    f"An upsert can not build its new document from this filter: the path "
+                    f"'{path}' overlaps another equality in it. Use non-overlapping paths.",
+                ) from None
     return doc
 
 
@@ -567,7 +573,7 @@ def update_many(coll: CollectionState, body: dict) -> Result:
     update = parse_update(body.get("update"))
     upsert = get_bool(options, "upsert")
     page = options.get("pageState")
-    state = decode_page(page, "updateMany") if page is not None else {}
+    state = decode_page(page, "updateMany", ("after",)) if page is not None else {}
     rows, _ = _select(coll, flt, _Sort(), count=len(coll.store))
     seqs = coll.store.seqs()[rows]
     if state:

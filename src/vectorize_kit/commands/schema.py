@@ -22,8 +22,8 @@ SOURCE_MODELS = ("ada002", "bert", "cohere-v3", "gecko", "nv-qa-4", "openai-v3-l
 # astrapy's tests compare them.  vectorize_kit stores them but offers no lexical search or
 # reranking.
 DEFAULT_LEXICAL = {"enabled": True, "analyzer": "standard"}
-DEFAULT_RERANK = {"enabled": True,
-                  "service": {"provider": "nvidia", "modelName": "nvidia/llama-3.2-nv-rerankqa-1b-v2"}}
+DEFAULT_RERANK = {"enabled": True, "service": {
+    "provider": "nvidia", "modelName": "nvidia/llama-3.2-nv-rerankqa-1b-v2"}}
 
 
 def _options_error(message: str) -> DataAPIError:

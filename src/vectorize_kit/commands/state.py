@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from ..store.catalog import Catalog
 from ..store.documents import DocumentStore
 from ..store.shred import Indexing
 
-__all__ = ["WorkspaceState", "DatabaseState", "CollectionState", "CollectionSettings"]
+__all__ = ["CollectionSettings", "CollectionState", "DatabaseState", "WorkspaceState"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class CollectionSettings:
 class CollectionState:
     """One collection: its settings, its store and its lock."""
 
-    def __init__(self, database: "DatabaseState", keyspace: str, settings: CollectionSettings,
+    def __init__(self, database: DatabaseState, keyspace: str, settings: CollectionSettings,
                  store: DocumentStore) -> None:
         self.database = database
         self.keyspace = keyspace
@@ -100,7 +100,7 @@ class CollectionState:
 class DatabaseState:
     """One database: keyspaces of collections, persisted through the workspace's catalog."""
 
-    def __init__(self, workspace: "WorkspaceState", meta: dict) -> None:
+    def __init__(self, workspace: WorkspaceState, meta: dict) -> None:
         self.workspace = workspace
         self.id: str = meta["id"]
         self.name: str = meta["name"]

@@ -20,9 +20,9 @@ import pandas as pd
 
 from .. import limits
 from ..errors import DataAPIError
-from ..values import MISSING, canon, comparable, is_ejson, sort_key
+from ..values import MISSING, canon, comparable, is_ejson, is_number, sort_key
 from .paths import resolve, split_path
-from .shred import Indexing
+from .shred import Indexing, check_operand
 
 __all__ = ["Filter", "parse_filter"]
 
@@ -338,9 +338,7 @@ class _Parser:
             if not isinstance(arg, bool):
                 raise _invalid(f"'$exists' operator (on '{path}') must have a boolean value.")
         elif op == "$size":
-            if isinstance(arg, bool) or not isinstance(arg, (int, float)) or arg < 0 or (
-                int(arg) != arg
-            ):
+            if not is_number(arg) or arg < 0 or int(arg) != arg:
                 raise _invalid(
                     f"'$size' operator (on '{path}') must have a non-negative integer value."
                 )
@@ -357,6 +355,7 @@ class _Parser:
             _check_json(arg)
         except TypeError:
             raise _invalid(f"The value for '{path}' is not a JSON value: {arg!r}.") from None
+        check_operand(arg, "INVALID_FILTER_EXPRESSION", f"'{op}' on '{path}'")
         if path == "_id" and op == "$eq" and in_and:
             self.id_equalities += 1
         return _Leaf(path, op, arg)

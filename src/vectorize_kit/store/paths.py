@@ -5,12 +5,13 @@ A literal dot in a field name is written ``&.`` and a literal ampersand ``&&``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from ..values import MISSING
 
-__all__ = ["split_path", "resolve", "get_exact", "set_path", "unset_path"]
+__all__ = ["get_exact", "resolve", "set_path", "split_path", "unset_path"]
 
 
 @lru_cache(maxsize=4096)

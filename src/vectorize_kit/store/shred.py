@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import re
 import time
@@ -19,7 +20,14 @@ from .. import limits
 from ..errors import DataAPIError
 from ..values import EJSON_KEYS, is_ejson
 
-__all__ = ["Indexing", "check_document", "check_doc_id", "new_doc_id", "RESERVED_FIELDS"]
+__all__ = [
+    "RESERVED_FIELDS",
+    "Indexing",
+    "check_doc_id",
+    "check_document",
+    "check_operand",
+    "new_doc_id",
+]
 
 RESERVED_FIELDS = ("$vector", "$vectorize", "$lexical")
 ID_TYPES = ("objectId", "uuid", "uuidv6", "uuidv7")
@@ -86,6 +94,26 @@ def check_doc_id(value: Any) -> Any:
         "Document Id must be a JSON String, Number, Boolean, EJSON-Encoded Date, UUID or "
         f"ObjectId Object or NULL instead got {kind}: {json.dumps(value)[:100]}.",
     )
+
+
+def check_operand(value: Any, code: str, where: str) -> None:
+    """Check a value given to a filter or update operator: EJSON wrappers must be well
+    formed and numbers finite. Raises ``code`` with a message naming ``where``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DataAPIError(code, f"The value for {where} is {value}, which is not a JSON "
+                                 "number; use a finite number or null.")
+    if isinstance(value, list):
+        for item in value:
+            check_operand(item, code, where)
+    elif isinstance(value, dict):
+        if is_ejson(value):
+            try:
+                _check_ejson(value, where)
+            except DataAPIError as exc:
+                raise DataAPIError(code, exc.message) from None
+        else:
+            for item in value.values():
+                check_operand(item, code, where)
 
 
 def _check_ejson(value: dict, path: str) -> None:
@@ -208,6 +236,12 @@ def _check_value(
     if value is False:
         return 5
     if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DataAPIError(
+                "SHRED_BAD_DOCUMENT_TYPE",
+                f"Field '{path}' holds {value}, which is not a JSON number; use a finite "
+                "number or null.",
+            )
         text = repr(value)
         if len(text) > limits.MAX_NUMBER_CHARS:
             raise _violation(

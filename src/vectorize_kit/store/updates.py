@@ -10,16 +10,18 @@ takes none (but ``$setOnInsert``, which seeds an upsert).  Setting ``$vector`` a
 from __future__ import annotations
 
 import copy
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import DataAPIError
-from ..values import canon, is_number, sort_key
+from ..values import MISSING, canon, is_number, sort_key
 from .paths import PathConflict, get_exact, set_path, split_path, unset_path
-from ..values import MISSING
+from .shred import check_operand
 
-__all__ = ["Update", "parse_update", "VectorChange"]
+__all__ = ["Update", "VectorChange", "parse_update"]
 
 OPERATORS = ("$set", "$setOnInsert", "$unset", "$inc", "$mul", "$min", "$max", "$rename",
              "$push", "$addToSet", "$pop", "$currentDate")
@@ -113,14 +115,26 @@ def _number_target(doc: dict, segs: tuple, path: str, op: str) -> Any:
     return cur
 
 
-def _inc(doc: dict, segs: tuple, path: str, arg: Any, now: Any) -> None:
-    cur = _number_target(doc, segs, path, "$inc")
-    set_path(doc, segs, arg if cur is MISSING else cur + arg)
+def _arith(op: str, combine: Callable[[Any, Any], Any], start: Callable[[Any], Any]
+           ) -> Callable[..., None]:
+    def apply(doc: dict, segs: tuple, path: str, arg: Any, now: Any) -> None:
+        cur = _number_target(doc, segs, path, op)
+        try:
+            result = start(arg) if cur is MISSING else combine(cur, arg)
+        except OverflowError:
+            result = math.inf
+        if not is_number(result):
+            raise _param(
+                f"'{op}' of {arg!r} on '{path}' ({cur!r}) gives a number out of range; "
+                "numbers must stay finite."
+            )
+        set_path(doc, segs, result)
+
+    return apply
 
 
-def _mul(doc: dict, segs: tuple, path: str, arg: Any, now: Any) -> None:
-    cur = _number_target(doc, segs, path, "$mul")
-    set_path(doc, segs, 0 if cur is MISSING else cur * arg)
+_inc = _arith("$inc", lambda cur, arg: cur + arg, lambda arg: arg)
+_mul = _arith("$mul", lambda cur, arg: cur * arg, lambda arg: 0)
 
 
 def _minmax(pick_new: Callable[[tuple, tuple], bool]) -> Callable[..., None]:
@@ -237,6 +251,7 @@ def parse_update(clause: Any) -> Update:
         for path, arg in body.items():
             _check_path(op, path)
             _check_arg(op, path, arg)
+            check_operand(arg, "UNSUPPORTED_UPDATE_OPERATION_PARAM", f"'{op}' of '{path}'")
             targets = [path] + ([arg] if op == "$rename" else [])
             for target in targets:
                 for other, other_op in seen.items():

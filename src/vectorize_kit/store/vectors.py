@@ -74,7 +74,8 @@ class VectorMatrix:
         if block.shape[0]:
             target = np.arange(self.n, self.n + k)[present]
             self._data[target] = block
-            self._norms[target] = np.linalg.norm(block, axis=1)
+            with np.errstate(over="ignore"):  # absurdly large vectors: an infinite norm
+                self._norms[target] = np.linalg.norm(block, axis=1)
         self.n += k
 
     def set_row(self, row: int, vector: np.ndarray | None) -> None:
@@ -86,7 +87,8 @@ class VectorMatrix:
         else:
             self._data[row] = vector
             self._present[row] = True
-            self._norms[row] = np.linalg.norm(vector)
+            with np.errstate(over="ignore"):
+                self._norms[row] = np.linalg.norm(vector)
 
     def keep(self, mask: np.ndarray) -> None:
         """Drop the rows where ``mask`` is False, keeping the others in order."""

@@ -24,13 +24,14 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Record", "CollectionLog", "fsync_dir", "write_atomic"]
+__all__ = ["CollectionLog", "Record", "fsync_dir", "write_atomic"]
 
 _MAGIC = b"VK"
 _HEADER = struct.Struct("<2sII")
@@ -92,7 +93,7 @@ class Record:
         return _HEADER.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
 
     @classmethod
-    def decode(cls, payload: bytes, dimension: int | None) -> "Record":
+    def decode(cls, payload: bytes, dimension: int | None) -> Record:
         (hlen,) = _U32.unpack_from(payload, 0)
         header = json.loads(payload[4 : 4 + hlen])
         op = header["op"]
@@ -294,6 +295,7 @@ class CollectionLog:
             os.fsync(fh.fileno())
         if vec_fh is not None:
             os.replace(vec_tmp, vec_final)  # not yet referenced: the parquet rename commits
+            fsync_dir(self.directory)  # so that no power loss keeps the snapshot without it
         os.replace(tmp, final)
         fsync_dir(self.directory)
         # Commit point passed: the old generation is garbage.
