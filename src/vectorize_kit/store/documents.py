@@ -261,7 +261,7 @@ class DocumentStore:
     def _load(self, log: CollectionLog) -> None:
         batches, records = log.load()
         if self.vectors is not None:
-            self.vectors.reserve(log.snapshot_rows(), exact=True)
+            self.vectors.reserve(log.rows_bound(), exact=True)
         for batch in batches:
             keys = [canon(d["_id"]) for d in batch.docs]
             if self.vectors is not None:

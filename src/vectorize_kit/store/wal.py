@@ -204,6 +204,14 @@ class CollectionLog:
             if vectors is not None:
                 vectors.close()
 
+    def rows_bound(self) -> int:
+        """An upper bound of the rows a load will hold: the snapshot's rows plus as many as
+        the log's bytes could carry vectors for (each logged vector takes dimension*4 bytes;
+        room that is never touched costs no memory)."""
+        wal = self.directory / f"wal-{self.generation:08d}.log"
+        logged = wal.stat().st_size if wal.exists() else 0
+        return self.snapshot_rows() + logged // (4 * (self.dimension or 1))
+
     def snapshot_rows(self) -> int:
         """How many documents the current snapshot holds (from its footer)."""
         path = self.directory / f"snapshot-{self.generation:08d}.parquet"
