@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from .commands import (
     DatabaseState,
     Result,
     WorkspaceState,
+    closed_error,
     envelope_of,
     execute_collection,
     execute_database,
@@ -89,6 +90,23 @@ class DeleteResult:
     deleted_count: int
 
 
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, wanted: bool | None, description: str) -> Any:
+    """A tqdm bar (``tqdm.auto``: a widget in a notebook) or a stand-in that shows nothing."""
+    if wanted is False or (wanted is None and total < 1000):
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit="doc")
+
+
 def _records_frame(records: list[dict]) -> Any:
     """One row per document, ``_id`` first, columns in first-seen order; a missing field is
     ``<NA>``; each column gets the best nullable dtype (nested values stay objects)."""
@@ -147,10 +165,12 @@ class Workspace:
             Keyword-only; the creation date (now by default). A database created before
             2024-06-24 holds at most 5 collections, later ones 10, as in Astra DB.
         """
+        self._state.check_open()
         return Database(self._state.create_database(name, created_at=created_at))
 
     def get_database(self, name: str) -> Database:
         """The database with this name (or id); ``UNKNOWN_DATABASE`` if there is none."""
+        self._state.check_open()
         return Database(self._state.find_database(name))
 
     def list_database_names(self) -> list[str]:
@@ -158,11 +178,15 @@ class Workspace:
 
     def drop_database(self, name: str) -> None:
         """Delete a database and everything in it."""
+        self._state.check_open()
         self._state.drop_database(name)
 
     def close(self) -> None:
-        """Release the workspace's files (another Workspace may then open the path)."""
-        self._state.close()
+        """Compact each collection's log into a snapshot (for a fast reopen) and release the
+        workspace's files, so that another Workspace may open the path. Closing twice is
+        fine; any later use of this workspace's objects raises ``WORKSPACE_CLOSED``."""
+        if not self._state.closed:
+            self._state.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -265,6 +289,8 @@ class Database:
 
     def get_collection(self, name: str, *, keyspace: str | None = None) -> Collection:
         """The collection ``name``; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist."""
+        if self._state.closed:
+            raise closed_error(self._state.workspace.path)
         return Collection(self._state.collection(keyspace, name))
 
     def list_collection_names(self, *, keyspace: str | None = None) -> list[str]:
@@ -327,18 +353,26 @@ class Collection:
         result = self._run({"insertOne": {"document": document}})
         return InsertOneResult(result.status["insertedIds"][0])  # type: ignore[index]
 
-    def insert_many(self, documents: list[dict], *, ordered: bool = False,
-                    chunk_size: int = limits.MAX_INSERT_MANY) -> InsertManyResult:
+    def insert_many(self, documents: Iterable[dict], *, ordered: bool = False,
+                    chunk_size: int = limits.MAX_INSERT_MANY,
+                    progress: bool | None = None) -> InsertManyResult:
         """Insert documents in chunks of at most 100 (one insertMany command each).
 
         Unordered (the default) inserts every document it can and then raises
         :class:`InsertManyError` listing the failures; ordered stops at the first failure.
+
+        Parameters
+        ----------
+        progress
+            Show a progress bar (a widget in Jupyter, text elsewhere). By default, only for
+            inserts of 1,000 documents or more. ``TQDM_DISABLE=1`` turns bars off globally.
         """
         if not 1 <= chunk_size <= limits.MAX_INSERT_MANY:
             raise ValueError(f"chunk_size must be 1..{limits.MAX_INSERT_MANY}, not {chunk_size}")
         inserted: list[Any] = []
         errors: list[DataAPIError] = []
         documents = list(documents)
+        bar = _progress(len(documents), progress, f"insert_many into {self.name}")
         for start in range(0, len(documents), chunk_size):
             chunk = documents[start : start + chunk_size]
             result = execute_collection(self._state, {"insertMany": {
@@ -348,8 +382,10 @@ class Collection:
                 if row["status"] == "OK":
                     inserted.append(row["_id"])
             errors.extend(result.errors)
+            bar.update(len(chunk))
             if result.errors and ordered:
                 break
+        bar.close()
         if errors:
             raise InsertManyError(errors[0], inserted, errors)
         return InsertManyResult(inserted)
@@ -518,6 +554,8 @@ class Collection:
 
         state = self._state
         with state.lock:
+            if state.closed:
+                raise closed_error(state.database.workspace.path)
             flt = parse_filter(filter, indexing=state.settings.indexing)
             proj = parse_projection(projection)
             store = state.store

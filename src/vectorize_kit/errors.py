@@ -47,6 +47,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "DATABASE_ALREADY_EXISTS": ("REQUEST", "DATABASE", "A database with that name exists"),
     "UNKNOWN_DATABASE": ("REQUEST", "DATABASE", "The database does not exist"),
     "WORKSPACE_LOCKED": ("SERVER", "DATABASE", "The workspace is open elsewhere"),
+    "WORKSPACE_CLOSED": ("REQUEST", "DATABASE", "The workspace is closed"),
     # documents
     "DOCUMENT_ALREADY_EXISTS": ("REQUEST", "DOCUMENT", "Document the given _id already exists"),
     "DOCUMENT_REPLACE_DIFFERENT_DOCID": (

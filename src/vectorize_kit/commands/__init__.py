@@ -14,7 +14,7 @@ from ..errors import DataAPIError
 from .core import Result, logger, unwrap
 from .documents import COLLECTION_COMMANDS
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
-from .state import CollectionSettings, CollectionState, DatabaseState, WorkspaceState
+from .state import CollectionSettings, CollectionState, DatabaseState, WorkspaceState, closed_error
 
 __all__ = [
     "CollectionSettings",
@@ -38,6 +38,8 @@ def _unknown(name: str, kind: str, known: Any) -> DataAPIError:
 
 def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = None) -> Result:
     """Run a database-level (general or keyspace) command."""
+    if db.closed:
+        raise closed_error(db.workspace.path)
     name, body = unwrap(command)
     if name in GENERAL_COMMANDS:
         return GENERAL_COMMANDS[name](db, body)
@@ -59,6 +61,8 @@ def execute_collection(coll: CollectionState, command: Any) -> Result:
     if handler is None:
         raise _unknown(name, "Collection", COLLECTION_COMMANDS)
     with coll.lock:
+        if coll.closed:
+            raise closed_error(coll.database.workspace.path)
         if coll.dropped:
             raise DataAPIError(
                 "UNKNOWN_COLLECTION_OR_TABLE",

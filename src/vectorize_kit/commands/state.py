@@ -74,6 +74,7 @@ class CollectionState:
         self.store = store
         self.lock = threading.RLock()
         self.dropped = False
+        self.closed = False
 
     @property
     def name(self) -> str:
@@ -107,6 +108,7 @@ class DatabaseState:
         self.created_at = dt.datetime.fromisoformat(meta["created_at"])
         self.keyspaces: dict[str, dict[str, CollectionState]] = {}
         self.lock = threading.RLock()
+        self.closed = False
 
     @property
     def catalog(self) -> Catalog:
@@ -183,6 +185,8 @@ class DatabaseState:
                 with state.lock:
                     state.store.checkpoint()
                     state.store.close()
+                    state.closed = True
+        self.closed = True
 
 
 class WorkspaceState:
@@ -193,6 +197,7 @@ class WorkspaceState:
         self.catalog = Catalog(self.path, sync=sync)
         self.databases: dict[str, DatabaseState] = {}
         self.lock = threading.RLock()
+        self.closed = False
         for meta in self.catalog.databases():
             db = DatabaseState(self, meta)
             db._load()
@@ -239,3 +244,17 @@ class WorkspaceState:
         for db in self.databases.values():
             db.close()
         self.catalog.close()
+        self.closed = True
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise closed_error(self.path)
+
+
+def closed_error(path: Path | None) -> DataAPIError:
+    again = "vk.Workspace()" if path is None else f"vk.Workspace({str(path)!r})"
+    return DataAPIError(
+        "WORKSPACE_CLOSED",
+        f"The workspace was closed (Workspace.close()), so this object can no longer read or "
+        f"write. Open it again with {again} and get the database and collection from it.",
+    )

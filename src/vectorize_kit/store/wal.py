@@ -21,8 +21,10 @@ the commit point, after which generation ``g``'s files are deleted.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ import numpy as np
 
 __all__ = ["CollectionLog", "Record", "fsync_dir", "write_atomic"]
 
+logger = logging.getLogger("vectorize_kit.store")
 _MAGIC = b"VK"
 _HEADER = struct.Struct("<2sII")
 _U32 = struct.Struct("<I")
@@ -239,6 +242,8 @@ class CollectionLog:
                     good += _HEADER.size + length
                     yield Record.decode(payload, self.dimension)
             if good != size:
+                logger.warning("%s: cut off %d bytes of a log record torn by a crash (never "
+                               "acknowledged)", path, size - good)
                 with open(path, "r+b") as fh:
                     fh.truncate(good)
                     os.fsync(fh.fileno())
@@ -273,6 +278,7 @@ class CollectionLog:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        started = time.perf_counter()
         new_gen = self.generation + 1
         final = self.directory / f"snapshot-{new_gen:08d}.parquet"
         tmp = self.directory / f".{final.name}.tmp"
@@ -318,6 +324,8 @@ class CollectionLog:
             if p.exists():
                 p.unlink()
         fsync_dir(self.directory)
+        logger.debug("%s: compacted the log into snapshot %d (%d bytes) in %.2f s",
+                     self.directory, new_gen, self.snapshot_bytes, time.perf_counter() - started)
 
     def close(self) -> None:
         if self._wal is not None:
