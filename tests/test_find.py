@@ -317,3 +317,13 @@ def test_distinct_and_to_pandas(people):
     assert list(frame.columns) == ["_id", "name", "age"]
     assert frame["age"].tolist() == [31, 25] and str(frame["age"].dtype) == "Int64"
     assert len(people.find({"age": {"$gt": 0}}).to_pandas()) == 3
+
+
+def test_euclidean_scores_of_long_close_vectors_are_exact(db):
+    c = db.create_collection("e", dimension=3, metric="euclidean")
+    c.insert_many([{"_id": i, "$vector": [300 + i * 0.1, 400, 500]} for i in range(5)])
+    docs = c.find({}, sort={"$vector": [300, 400, 500]}, include_similarity=True).to_list()
+    assert [d["_id"] for d in docs] == [0, 1, 2, 3, 4]
+    for d in docs:
+        expected = 1 / (1 + (d["_id"] * 0.1) ** 2)
+        assert d["$similarity"] == pytest.approx(expected, rel=1e-4)

@@ -523,8 +523,9 @@ def _new_database(seed_docs: list[dict]) -> tuple[Workspace, Any]:
     db = ws.create_database("props")
     coll = db.create_collection("c", dimension=DIM, metric="cosine")
     db.create_collection("plain", indexing={"deny": ["secret"]})
-    db.create_collection("svc", dimension=DIM,
-                         service={"provider": "openai", "modelName": "text-embedding-3-small"})
+    # a vectorize collection without a credential: $vectorize fails before any provider call
+    db.create_collection("svc", service={"provider": "huggingface",
+                                         "modelName": "sentence-transformers/all-MiniLM-L6-v2"})
     if seed_docs:
         coll.insert_many(seed_docs)
         db.get_collection("plain").insert_many(

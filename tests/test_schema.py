@@ -81,13 +81,16 @@ def test_metric_defaults_from_source_model(db):
     }
 
 
-def test_service_round_trips_unchanged(db):
+def test_service_round_trips(ws, db):
+    ws.integrations.add_credential("huggingface", "my-token", "secret", databases=[db])
     service = {"provider": "huggingface", "modelName": "sentence-transformers/all-MiniLM-L6-v2",
                "authentication": {"providerKey": "my-token"}, "parameters": {}}
     db.command({"createCollection": {"name": "hf", "options": {
         "vector": {"dimension": 384, "metric": "cosine", "service": service}}}})
     (desc,) = db.list_collections()
-    assert desc["options"]["vector"]["service"] == service
+    # echoed as given, the key rewritten to the Data API's "<name>.providerKey" form
+    assert desc["options"]["vector"]["service"] == {
+        **service, "authentication": {"providerKey": "my-token.providerKey"}}
 
 
 def test_create_collection_is_idempotent_only_with_equal_settings(db):

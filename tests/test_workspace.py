@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import subprocess
 import sys
@@ -11,15 +12,38 @@ import pytest
 import vectorize_kit as vk
 from conftest import code
 
+OPEN_IN_CHILD = (
+    "import sys, vectorize_kit as vk\n"
+    "try:\n"
+    "    vk.Workspace(sys.argv[1]).close()\n"
+    "    print('opened')\n"
+    "except vk.DataAPIError as exc:\n"
+    "    print(exc.error_code)\n"
+)
 
-def test_one_open_workspace_per_directory(tmp_path):
+
+def open_elsewhere(path) -> str:
+    out = subprocess.run([sys.executable, "-c", OPEN_IN_CHILD, str(path)], check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def test_one_process_at_a_time_and_shared_within_one(tmp_path):
     ws = vk.Workspace(tmp_path / "ws")
-    with pytest.raises(vk.DataAPIError) as info:
-        vk.Workspace(tmp_path / "ws")
-    assert info.value.error_code == "WORKSPACE_LOCKED"
-    assert "Workspace.close()" in info.value.message
+    db = ws.create_database("d")
+    again = vk.Workspace(tmp_path / "ws")  # a notebook cell run twice: the same workspace
+    assert again.get_database("d").id == db.id
+    assert open_elsewhere(tmp_path / "ws") == "WORKSPACE_LOCKED"
     ws.close()
-    vk.Workspace(tmp_path / "ws").close()
+    assert open_elsewhere(tmp_path / "ws") == "opened"
+
+
+def test_a_forgotten_workspace_releases_its_directory(tmp_path):
+    db = vk.Workspace(tmp_path / "ws").create_database("d")
+    assert open_elsewhere(tmp_path / "ws") == "WORKSPACE_LOCKED"  # db keeps it alive
+    del db
+    gc.collect()
+    assert open_elsewhere(tmp_path / "ws") == "opened"
 
 
 def test_closed_workspace_objects_refuse_to_work(tmp_path):

@@ -7,14 +7,15 @@ Every method builds a Data API command and runs it through the same dispatcher a
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import html
+import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from . import limits
 from .commands import (
@@ -26,8 +27,10 @@ from .commands import (
     envelope_of,
     execute_collection,
     execute_database,
+    export_documents,
 )
 from .errors import DataAPIError
+from .integrations import Credential
 
 __all__ = [
     "Collection",
@@ -54,8 +57,14 @@ class InsertManyError(DataAPIError):
     """
 
     def __init__(self, first: DataAPIError, inserted_ids: list[Any],
-                 errors: list[DataAPIError]) -> None:
-        super().__init__(first.error_code, first.message, document_ids=first.document_ids)
+                 errors: list[DataAPIError], *, total: int, failed: int) -> None:
+        others = f" (and {len(errors) - 1} more errors: see .errors)" if len(errors) > 1 else ""
+        super().__init__(
+            first.error_code,
+            f"{failed} of {total} documents were not inserted; {len(inserted_ids)} were. "
+            f"First error: {first.message}{others}",
+            document_ids=first.document_ids,
+        )
         self.inserted_ids = inserted_ids
         self.errors = errors
 
@@ -116,14 +125,29 @@ def _records_frame(records: list[dict]) -> Any:
     for rec in records:
         columns.update(dict.fromkeys(rec))
     data = {
-        col: pd.Series([rec.get(col) for rec in records], dtype=object)
+        col: pd.Series([_cell(rec.get(col)) for rec in records], dtype=object)
         for col in columns if col == "_id" or any(col in rec for rec in records)
     }
     return pd.DataFrame(data).convert_dtypes()
 
 
+def _cell(value: Any) -> Any:
+    """A top-level value for a DataFrame cell: EJSON dates become UTC Timestamps."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("$date"), int):
+        import pandas as pd
+
+        return pd.Timestamp(value["$date"], unit="ms", tz="UTC")
+    return value
+
+
 def _db_repr_time(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# Open workspaces of this process, by directory: running ``vk.Workspace(path)`` again (a
+# notebook cell run twice) gets the open one instead of a lock error.
+_OPEN: weakref.WeakValueDictionary[Path, WorkspaceState] = weakref.WeakValueDictionary()
+_OPEN_LOCK = threading.Lock()
 
 
 class Workspace:
@@ -139,6 +163,9 @@ class Workspace:
         crash of the process or the machine. ``False`` is faster and still survives a crash
         of the process.
 
+    A directory is open in one process at a time (``WORKSPACE_LOCKED`` otherwise); within a
+    process, ``Workspace(path)`` again shares the open workspace.
+
     Examples
     --------
     >>> ws = Workspace()
@@ -148,11 +175,28 @@ class Workspace:
     """
 
     def __init__(self, path: str | Path | None = None, *, sync: bool = True) -> None:
-        self._state = WorkspaceState(path, sync=sync)
+        if path is None:
+            self._state = WorkspaceState(None, sync=sync)
+            return
+        resolved = Path(path).expanduser().resolve()
+        with _OPEN_LOCK:
+            state = _OPEN.get(resolved)
+            if state is None or state.closed:
+                state = WorkspaceState(resolved, sync=sync)
+                _OPEN[resolved] = state
+                # a workspace nobody refers to any more gives its directory back
+                weakref.finalize(state, state.catalog.close)
+        self._state = state
 
     @property
     def path(self) -> Path | None:
         return self._state.path
+
+    @property
+    def integrations(self) -> WorkspaceIntegrations:
+        """Embedding provider credentials and their scoped databases (Astra's
+        Settings → Integrations)."""
+        return WorkspaceIntegrations(self._state)
 
     def create_database(self, name: str, *, created_at: dt.datetime | None = None) -> Database:
         """Create a database (with its ``default_keyspace``).
@@ -210,6 +254,83 @@ class Workspace:
                 f"<th>created</th><th>collections</th></tr>{rows}</table>")
 
 
+class WorkspaceIntegrations:
+    """Credentials of the external embedding providers and the databases in their scopes.
+
+    The portal's Settings → Integrations, in code (seed 000 steps 7–10, seed 002). Databases
+    may be given as :class:`Database` objects, names or ids. Tokens are kept in the
+    workspace's ``secrets.json`` (readable by the user only) and never shown.
+    """
+
+    def __init__(self, state: WorkspaceState) -> None:
+        self._state = state
+
+    def _ids(self, databases: Any) -> list[str]:
+        self._state.check_open()
+        if isinstance(databases, (str, Database)):
+            databases = [databases]
+        return [d.id if isinstance(d, Database) else self._state.find_database(d).id
+                for d in databases]
+
+    def list_credentials(self, provider: str = "huggingface") -> list[Credential]:
+        """The provider's credentials (name, scoped database ids), by name."""
+        return self._state.integrations.credentials(provider)
+
+    def add_credential(self, provider: str, name: str, token: str, *,
+                       databases: Any = ()) -> Credential:
+        """Add a credential (a user access token) and up to 10 databases to its scope.
+
+        Names follow the seed: 2 to 50 letters, numbers, underscores and hyphens, starting and
+        ending with a letter or number, unique within the provider; they never change.
+        """
+        return self._state.integrations.add(provider, name, token, self._ids(databases))
+
+    def remove_credential(self, provider: str, name: str) -> Credential:
+        """Remove a credential. Vectorize stops at once for every collection that uses it
+        (see :meth:`collections_using`) until a credential with the same name, and their
+        databases in its scope, is added again."""
+        self._state.check_open()
+        return self._state.integrations.remove(provider, name)
+
+    def rotate_credential(self, provider: str, name: str, token: str) -> Credential:
+        """Replace a credential's token: remove it, then add it again with the same name and
+        the same scoped databases (as the seed's "Rotate credentials" says)."""
+        old = self.remove_credential(provider, name)
+        integrations = self._state.integrations
+        first, rest = list(old.databases[:10]), list(old.databases[10:])
+        integrations.add(provider, name, token, first)
+        for start in range(0, len(rest), 10):
+            integrations.add_scope(provider, name, rest[start:start + 10])
+        return integrations.get(provider, name)  # type: ignore[return-value]
+
+    def add_scoped_databases(self, provider: str, name: str, databases: Any) -> Credential:
+        """Add up to 10 databases to a credential's scope (repeat for more)."""
+        return self._state.integrations.add_scope(provider, name, self._ids(databases))
+
+    def remove_scoped_databases(self, provider: str, name: str, databases: Any) -> Credential:
+        """Remove databases from a credential's scope."""
+        return self._state.integrations.remove_scope(provider, name, self._ids(databases))
+
+    def available_credentials(self, provider: str, database: Any) -> list[str]:
+        """Names of the provider's credentials whose scope holds ``database``."""
+        (db_id,) = self._ids(database)
+        return self._state.integrations.in_scope(provider, db_id)
+
+    def collections_using(self, provider: str, name: str) -> list[str]:
+        """``database/keyspace.collection`` of every collection using the credential."""
+        key = f"{name}.providerKey"
+        return sorted(
+            f"{db.name}/{coll.qualified_name}"
+            for db in self._state.databases.values()
+            for colls in db.keyspaces.values() for coll in colls.values()
+            if (coll.settings.service or {}).get("provider") == provider
+            and (coll.settings.service or {}).get("authentication", {}).get("providerKey") == key
+        )
+
+    def __repr__(self) -> str:
+        return repr(self._state.integrations)
+
+
 class Database:
     """A database: keyspaces of collections. Get one from :class:`Workspace`."""
 
@@ -261,6 +382,7 @@ class Database:
         indexing: dict | None = None,
         default_id_type: str | None = None,
         definition: dict | None = None,
+        embedding_api_key: str | None = None,
     ) -> Collection:
         """Create a collection (or get it, if one with the same settings exists).
 
@@ -274,6 +396,16 @@ class Database:
             ``uuid``, ``uuidv6``, ``uuidv7`` or ``objectId``.
         definition
             The raw createCollection ``options`` object, instead of the keywords.
+        embedding_api_key
+            A provider key for the returned object's commands (see :meth:`get_collection`).
+
+        Examples
+        --------
+        A collection that embeds ``$vectorize`` text with the local model:
+
+        >>> coll = db.create_collection(  # doctest: +SKIP
+        ...     "notes", service={"provider": "local",
+        ...                       "modelName": "sentence-transformers/all-MiniLM-L6-v2"})
         """
         options = dict(definition or {})
         vector = {k: v for k, v in (("dimension", dimension), ("metric", metric),
@@ -285,13 +417,21 @@ class Database:
         if default_id_type is not None:
             options["defaultId"] = {"type": default_id_type}
         self._run({"createCollection": {"name": name, "options": options}}, keyspace)
-        return self.get_collection(name, keyspace=keyspace)
+        return self.get_collection(name, keyspace=keyspace,
+                                   embedding_api_key=embedding_api_key)
 
-    def get_collection(self, name: str, *, keyspace: str | None = None) -> Collection:
-        """The collection ``name``; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist."""
+    def get_collection(self, name: str, *, keyspace: str | None = None,
+                       embedding_api_key: str | None = None) -> Collection:
+        """The collection ``name``; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist.
+
+        ``embedding_api_key`` (the Data API's ``x-embedding-api-key``) is sent with every
+        command of the returned object, in place of the collection's credential.
+        """
         if self._state.closed:
             raise closed_error(self._state.workspace.path)
-        return Collection(self._state.collection(keyspace, name))
+        state = self._state.collection(keyspace, name)  # UNKNOWN_COLLECTION_OR_TABLE if missing
+        return Collection(self._state, state.keyspace, name,
+                          embedding_api_key=embedding_api_key)
 
     def list_collection_names(self, *, keyspace: str | None = None) -> list[str]:
         return self._run({"findCollections": {}}, keyspace).status["collections"]  # type: ignore
@@ -321,30 +461,46 @@ class Database:
 
 
 class Collection:
-    """A collection of JSON documents. Get one from :meth:`Database.get_collection`."""
+    """A collection of JSON documents. Get one from :meth:`Database.get_collection`.
 
-    def __init__(self, state: CollectionState) -> None:
-        self._state = state
+    Like an astrapy collection, the object is a name: each call finds the collection anew,
+    so a handle keeps working after its collection is dropped and created again.
+    """
+
+    def __init__(self, database: DatabaseState, keyspace: str, name: str, *,
+                 embedding_api_key: str | None = None) -> None:
+        self._database = database
+        self._keyspace = keyspace
+        self._name = name
+        self._api_key = embedding_api_key  # never shown: not in any repr
+
+    @property
+    def _state(self) -> CollectionState:
+        if self._database.closed:
+            raise closed_error(self._database.workspace.path)
+        return self._database.collection(self._keyspace, self._name)
 
     @property
     def name(self) -> str:
-        return self._state.name
+        return self._name
 
     @property
     def keyspace(self) -> str:
-        return self._state.keyspace
+        return self._keyspace
 
-    def command(self, cmd: dict) -> dict:
+    def command(self, cmd: dict, *, embedding_api_key: str | None = None) -> dict:
         """Run a Data API collection command; return the envelope (never raises for a
-        command error)."""
-        return envelope_of(execute_collection, self._state, cmd)
+        command error). ``embedding_api_key`` is the ``x-embedding-api-key`` header."""
+        return envelope_of(lambda: execute_collection(
+            self._state, cmd, embedding_api_key=embedding_api_key or self._api_key))
 
     def _run(self, cmd: dict) -> Result:
-        return _raise_errors(execute_collection(self._state, cmd))
+        return _raise_errors(execute_collection(self._state, cmd,
+                                                embedding_api_key=self._api_key))
 
     def options(self) -> dict:
-        """The collection's options, as findCollections with explain shows them."""
-        return dict(self._state.settings.options)
+        """The collection's options, as findCollections with explain shows them (a copy)."""
+        return copy.deepcopy(self._state.settings.options)
 
     # -- writes ------------------------------------------------------------------------------
     def insert_one(self, document: dict) -> InsertOneResult:
@@ -368,26 +524,45 @@ class Collection:
             inserts of 1,000 documents or more. ``TQDM_DISABLE=1`` turns bars off globally.
         """
         if not 1 <= chunk_size <= limits.MAX_INSERT_MANY:
-            raise ValueError(f"chunk_size must be 1..{limits.MAX_INSERT_MANY}, not {chunk_size}")
+            raise DataAPIError(
+                "COMMAND_FIELD_VALUE_INVALID",
+                f"chunk_size must be 1 to {limits.MAX_INSERT_MANY}, not {chunk_size!r}.")
         inserted: list[Any] = []
         errors: list[DataAPIError] = []
+        failed = 0
         documents = list(documents)
         bar = _progress(len(documents), progress, f"insert_many into {self.name}")
-        for start in range(0, len(documents), chunk_size):
-            chunk = documents[start : start + chunk_size]
-            result = execute_collection(self._state, {"insertMany": {
-                "documents": chunk,
-                "options": {"ordered": ordered, "returnDocumentResponses": True}}})
-            for row in result.status["documentResponses"]:  # type: ignore[index]
-                if row["status"] == "OK":
-                    inserted.append(row["_id"])
-            errors.extend(result.errors)
-            bar.update(len(chunk))
-            if result.errors and ordered:
-                break
-        bar.close()
+        try:
+            for start in range(0, len(documents), chunk_size):
+                chunk = documents[start : start + chunk_size]
+                try:
+                    result = execute_collection(self._state, {"insertMany": {
+                        "documents": chunk,
+                        "options": {"ordered": ordered, "returnDocumentResponses": True}}},
+                        embedding_api_key=self._api_key)
+                except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
+                    where = f"documents {start} to {start + len(chunk) - 1}"
+                    errors.append(DataAPIError(exc.error_code, f"{exc.message} (in {where} of "
+                                               "this insert_many: none of them was inserted)",
+                                               document_ids=exc.document_ids))
+                    failed += len(chunk)
+                    if ordered:
+                        break
+                    continue
+                for row in result.status["documentResponses"]:  # type: ignore[index]
+                    if row["status"] == "OK":
+                        inserted.append(row["_id"])
+                    else:
+                        failed += 1
+                errors.extend(result.errors)
+                bar.update(len(chunk))
+                if result.errors and ordered:
+                    break
+        finally:
+            bar.close()
         if errors:
-            raise InsertManyError(errors[0], inserted, errors)
+            raise InsertManyError(errors[0], inserted, errors, total=len(documents),
+                                  failed=len(documents) - len(inserted))
         return InsertManyResult(inserted)
 
     def update_one(self, filter: dict, update: dict, *, sort: dict | None = None,
@@ -543,26 +718,18 @@ class Collection:
         """A DataFrame with one row per matching document, ``_id`` first.
 
         Top-level fields become columns (nested objects and arrays stay Python objects in
-        their cell; a field a document lacks is ``<NA>``); each column gets the best
-        nullable dtype (``Int64``, ``Float64``, ``string``, ``boolean`` or ``object``).
+        their cell, ``{"$date": ...}`` becomes a UTC Timestamp); a field a document lacks is
+        ``<NA>`` (``None`` in an object column); each column gets the best nullable dtype
+        (``Int64``, ``Float64``, ``string``, ``boolean``, datetime or ``object``).
+        ``projection`` may be a list of field names (astrapy's short form).
         With ``include_vector``, the ``$vector`` column holds float32 numpy arrays.
         """
         import pandas as pd
 
-        from .store.filters import parse_filter
-        from .store.projection import parse_projection
-
-        state = self._state
-        with state.lock:
-            if state.closed:
-                raise closed_error(state.database.workspace.path)
-            flt = parse_filter(filter, indexing=state.settings.indexing)
-            proj = parse_projection(projection)
-            store = state.store
-            rows = np.flatnonzero(flt.mask(store)) if len(store) else np.zeros(0, int)
-            docs = store.docs()
-            records = [proj.apply(docs[r], None) for r in rows]
-            vectors = [store.vector(int(r)) for r in rows] if include_vector else None
+        if isinstance(projection, (list, tuple)):
+            projection = dict.fromkeys(projection, 1)
+        records, vectors = export_documents(self._state, filter, projection,
+                                            include_vector=include_vector)
         frame = _records_frame(records)
         if vectors is not None:
             frame["$vector"] = pd.Series(vectors, dtype=object, index=frame.index)
@@ -570,24 +737,36 @@ class Collection:
 
     def drop(self) -> None:
         """Delete this collection and its documents."""
-        db = self._state.database
-        execute_database(db, {"deleteCollection": {"name": self.name}}, keyspace=self.keyspace)
+        _raise_errors(execute_database(self._database, {"deleteCollection": {
+            "name": self.name}}, keyspace=self.keyspace))
 
     def __len__(self) -> int:
-        return len(self._state.store)
+        return self.estimated_document_count()
+
+    def _describe(self) -> tuple[str, int | None]:
+        try:
+            state = self._state
+        except DataAPIError as exc:  # dropped, or its workspace closed
+            return exc.error_code, None
+        vector = state.settings.vector
+        desc = "no vectors" if not vector else ", ".join(f"{k}={v}" for k, v in vector.items())
+        return desc, len(state.store)
 
     def __repr__(self) -> str:
-        return (f"Collection(name={self.name!r}, keyspace={self.keyspace!r}, "
-                f"documents={len(self)})")
+        _, count = self._describe()
+        shown = "?" if count is None else count
+        return f"Collection(name={self.name!r}, keyspace={self.keyspace!r}, documents={shown})"
 
     def _repr_html_(self) -> str:
-        vector = self._state.settings.vector
-        desc = "no vectors" if not vector else html.escape(
-            ", ".join(f"{k}={v}" for k, v in vector.items()))
-        head = self.to_pandas().head(5) if len(self) else None
-        table = "" if head is None else head.to_html(max_cols=8, notebook=True)
-        return (f"<b>Collection</b> {html.escape(self.keyspace)}.{html.escape(self.name)}: "
-                f"{len(self)} documents, {desc}{table}")
+        desc, count = self._describe()
+        title = (f"<b>Collection</b> {html.escape(self.keyspace)}.{html.escape(self.name)}")
+        if count is None:
+            return f"{title}: unavailable ({html.escape(desc)})"
+        table = ""
+        if count:  # the first five documents only: a repr must stay cheap
+            head = _records_frame(self.find({}, limit=5).to_list())
+            table = head.to_html(max_cols=8, notebook=True)
+        return f"{title}: {count} documents, {html.escape(desc)}{table}"
 
 
 class Cursor:
@@ -601,16 +780,33 @@ class Cursor:
     def _pages(self) -> Iterator[list[dict]]:
         body = dict(self._body)
         options = dict(body.get("options", {}))
+        limit = options.get("limit")
+        already = 0
+        if options.get("includeSortVector"):
+            result = self._collection._run({"find": {**body, "options": options}})
+            docs = result.data["documents"]  # type: ignore[index]
+            self._sort_vector = (result.status or {}).get("sortVector")
+            yield docs
+            if len(docs) < limits.PAGE_SIZE or (limit is not None and len(docs) >= limit):
+                return
+            # The Data API answers includeSortVector with no page state (data-api.md §2.5):
+            # read on with the same search by that vector, past what was already returned.
+            options = {k: v for k, v in options.items() if k != "includeSortVector"}
+            if self._sort_vector is not None:
+                body["sort"] = {"$vector": self._sort_vector}
+            already = len(docs)
+        page = None
         while True:
-            body["options"] = options
-            result = self._collection._run({"find": body})
-            if result.status and "sortVector" in result.status:
-                self._sort_vector = result.status["sortVector"]
-            yield result.data["documents"]  # type: ignore[index]
+            result = self._collection._run(
+                {"find": {**body, "options": {**options, "pageState": page} if page else options}})
+            docs = result.data["documents"]  # type: ignore[index]
+            cut = min(already, len(docs))
+            already -= cut
+            if docs[cut:]:
+                yield docs[cut:]
             page = result.data["nextPageState"]  # type: ignore[index]
             if not page:
                 return
-            options = {**options, "pageState": page}
 
     def __iter__(self) -> Iterator[dict]:
         for page in self._pages():

@@ -20,7 +20,6 @@ CODES: dict[str, tuple[str, str, str]] = {
     "COMMAND_UNKNOWN": ("REQUEST", "", "Provided command unknown"),
     "COMMAND_FIELD_UNKNOWN": ("REQUEST", "", "Provided command field unknown"),
     "COMMAND_FIELD_VALUE_INVALID": ("REQUEST", "", "Provided command field value invalid"),
-    "COMMAND_ACCEPTS_NO_OPTIONS": ("REQUEST", "", "Command accepts no options"),
     # schema objects
     "UNSUPPORTED_SCHEMA_NAME": ("REQUEST", "SCHEMA", "Schema name is not supported"),
     "UNKNOWN_KEYSPACE": ("REQUEST", "SCHEMA", "The keyspace does not exist"),
@@ -48,6 +47,29 @@ CODES: dict[str, tuple[str, str, str]] = {
     "UNKNOWN_DATABASE": ("REQUEST", "DATABASE", "The database does not exist"),
     "WORKSPACE_LOCKED": ("SERVER", "DATABASE", "The workspace is open elsewhere"),
     "WORKSPACE_CLOSED": ("REQUEST", "DATABASE", "The workspace is closed"),
+    # vectorize: credentials, scopes and providers (data-api.md §4)
+    "VECTORIZE_CREDENTIAL_INVALID": ("REQUEST", "SCHEMA", "Invalid credential for vectorize"),
+    "UNKNOWN_EMBEDDING_PROVIDER": ("REQUEST", "EMBEDDING_PROVIDER", "Unknown embedding provider"),
+    "UNKNOWN_CREDENTIAL": ("REQUEST", "EMBEDDING_PROVIDER", "Unknown credential"),
+    "INVALID_CREDENTIAL_NAME": ("REQUEST", "EMBEDDING_PROVIDER", "Invalid credential name"),
+    "CREDENTIAL_ALREADY_EXISTS": ("REQUEST", "EMBEDDING_PROVIDER", "Credential already exists"),
+    "INVALID_CREDENTIAL_SECRET": ("REQUEST", "EMBEDDING_PROVIDER", "Invalid credential token"),
+    "TOO_MANY_SCOPED_DATABASES": (
+        "REQUEST", "EMBEDDING_PROVIDER", "Too many databases in one scope change"),
+    "EMBEDDING_PROVIDER_CLIENT_ERROR": (
+        "SERVER", "EMBEDDING_PROVIDER", "The Embedding Provider returned a HTTP client error"),
+    "EMBEDDING_PROVIDER_SERVER_ERROR": (
+        "SERVER", "EMBEDDING_PROVIDER", "The Embedding Provider returned a HTTP server error"),
+    "EMBEDDING_PROVIDER_RATE_LIMITED": (
+        "SERVER", "EMBEDDING_PROVIDER", "The Embedding Provider rate limited the request"),
+    "EMBEDDING_PROVIDER_TIMEOUT": (
+        "SERVER", "EMBEDDING_PROVIDER", "The Embedding Provider timed out"),
+    "EMBEDDING_PROVIDER_UNEXPECTED_RESPONSE": (
+        "SERVER", "EMBEDDING_PROVIDER", "The Embedding Provider returned an unexpected response"),
+    "EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED": (
+        "SERVER", "EMBEDDING_PROVIDER", "Embedding Provider authentication keys not provided"),
+    "EMBEDDING_PROVIDER_UNAVAILABLE": (
+        "SERVER", "EMBEDDING_PROVIDER", "The Embedding Provider is unavailable"),
     # documents
     "DOCUMENT_ALREADY_EXISTS": ("REQUEST", "DOCUMENT", "Document the given _id already exists"),
     "DOCUMENT_REPLACE_DIFFERENT_DOCID": (
@@ -65,7 +87,6 @@ CODES: dict[str, tuple[str, str, str]] = {
     # filter, sort, projection
     "UNSUPPORTED_FILTER_OPERATION": ("REQUEST", "FILTER", "Filter operation not supported"),
     "INVALID_FILTER_EXPRESSION": ("REQUEST", "FILTER", "Invalid filter expression"),
-    "UNSUPPORTED_FILTER_DATA_TYPE": ("REQUEST", "FILTER", "Filter data type not supported"),
     "FILTER_MULTIPLE_ID_FILTER": ("REQUEST", "FILTER", "Multiple _id filters not supported"),
     "FILTER_FIELDS_LIMIT_VIOLATION": ("REQUEST", "FILTER", "Too many filter properties"),
     "UNINDEXED_FILTER_PATH": ("REQUEST", "FILTER", "Filter path is not indexed"),
@@ -73,8 +94,6 @@ CODES: dict[str, tuple[str, str, str]] = {
     "SORT_CLAUSE_INVALID": ("REQUEST", "SORT", "Sort clause invalid"),
     "SORT_CLAUSE_VALUE_INVALID": ("REQUEST", "SORT", "Sort clause value invalid"),
     "UNSUPPORTED_PROJECTION_PARAM": ("REQUEST", "PROJECTION", "Unsupported projection parameter"),
-    "UNSUPPORTED_PROJECTION_DEFINITION": (
-        "REQUEST", "PROJECTION", "Unsupported projection definition"),
     # updates
     "UNSUPPORTED_UPDATE_OPERATION": ("REQUEST", "UPDATE", "Unsupported update operation"),
     "UNSUPPORTED_UPDATE_OPERATION_PARAM": (
@@ -82,7 +101,6 @@ CODES: dict[str, tuple[str, str, str]] = {
     "UNSUPPORTED_UPDATE_OPERATION_PATH": ("REQUEST", "UPDATE", "Invalid update operation path"),
     "UNSUPPORTED_UPDATE_OPERATION_TARGET": (
         "REQUEST", "UPDATE", "Unsupported target for update operation"),
-    "UNSUPPORTED_UPDATE_DATA_TYPE": ("REQUEST", "UPDATE", "Unsupported update data type"),
     "UNSUPPORTED_UPDATE_OPERATOR_FOR_DOC_ID": (
         "REQUEST", "UPDATE", "Update operators cannot be used on _id"),
     "UNSUPPORTED_UPDATE_OPERATOR_FOR_VECTOR": (

@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "scores_from_dots", "similarity"]
+__all__ = ["METRICS", "score_rows", "similarity"]
 
 METRICS = ("cosine", "dot_product", "euclidean")
 
 
-def scores_from_dots(
-    dots: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: str
-) -> np.ndarray:
-    """Similarity scores from the dot products of stored vectors with ``query``.
+def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: str
+               ) -> np.ndarray:
+    """``$similarity`` of every row of ``data`` with ``query``.
 
     Parameters
     ----------
-    dots
-        ``matrix @ query`` for the rows being scored.
+    data
+        The stored vectors (float32 rows).
     norms
         The L2 norms of the same rows.
     query
@@ -36,15 +35,21 @@ def scores_from_dots(
     """
     if metric == "cosine":
         qn = np.float32(np.linalg.norm(query))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cos = dots / (norms * qn)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            cos = (data @ query) / (norms * qn)
         cos = np.nan_to_num(cos, nan=0.0, posinf=0.0, neginf=0.0)
         return (1.0 + np.clip(cos, -1.0, 1.0)) / 2.0
     if metric == "dot_product":
-        return (1.0 + dots) / 2.0
+        return (1.0 + data @ query) / 2.0
     if metric == "euclidean":
-        sq = norms * norms + np.float32(query @ query) - 2.0 * dots
-        return 1.0 / (1.0 + np.maximum(sq, 0.0))
+        # Squared distances from the differences themselves: |a|² + |q|² - 2a·q cancels
+        # badly in float32 when the vectors are long and close. Chunks bound the temporary.
+        sq = np.empty(data.shape[0], dtype=np.float32)
+        with np.errstate(over="ignore"):
+            for start in range(0, data.shape[0], 8192):
+                diff = data[start : start + 8192] - query
+                sq[start : start + 8192] = np.einsum("ij,ij->i", diff, diff)
+        return 1.0 / (1.0 + sq)
     raise ValueError(f"unknown metric {metric!r}")
 
 

@@ -23,7 +23,6 @@ __all__ = [
     "MISSING",
     "canon",
     "decode_vector",
-    "encode_binary_vector",
     "is_ejson",
     "sort_key",
     "type_rank",
@@ -212,9 +211,29 @@ def bad_vector_rows(block: np.ndarray, *, zero_ok: bool) -> np.ndarray:
     return np.flatnonzero(bad)
 
 
-def encode_binary_vector(vector: np.ndarray) -> dict[str, str]:
-    """The ``{"$binary": ...}`` form of a vector (big-endian float32, base64)."""
-    return {"$binary": base64.b64encode(np.asarray(vector, dtype=">f4").tobytes()).decode()}
+def json_type_name(value: Any) -> str:
+    """The JSON type of a value, as the Data API names it in messages."""
+    if value is None:
+        return "Null"
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, (int, float)):
+        return "Number"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, dict):
+        return "Object"
+    return type(value).__name__
+
+
+def vectorize_type_error(value: Any, where: str = "") -> DataAPIError:
+    """``INVALID_VECTORIZE_VALUE_TYPE`` for a ``$vectorize`` value that is not a string."""
+    return DataAPIError(
+        "INVALID_VECTORIZE_VALUE_TYPE",
+        f"Invalid $vectorize value: needs to be String, not {json_type_name(value)}{where}.",
+    )
 
 
 def is_number(value: Any) -> bool:

@@ -12,11 +12,12 @@ from typing import Any
 
 from ..errors import DataAPIError
 from .core import Result, logger, unwrap
-from .documents import COLLECTION_COMMANDS
+from .documents import COLLECTION_COMMANDS, export_rows
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
 from .state import CollectionSettings, CollectionState, DatabaseState, WorkspaceState, closed_error
 
 __all__ = [
+    "export_documents",
     "CollectionSettings",
     "CollectionState",
     "DatabaseState",
@@ -54,8 +55,13 @@ def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = 
     raise _unknown(name, "Database", {**GENERAL_COMMANDS, **KEYSPACE_COMMANDS})
 
 
-def execute_collection(coll: CollectionState, command: Any) -> Result:
-    """Run a collection-level command under the collection's lock."""
+def execute_collection(coll: CollectionState, command: Any, *,
+                       embedding_api_key: str | None = None) -> Result:
+    """Run a collection-level command under the collection's lock.
+
+    ``embedding_api_key`` is the Data API's ``x-embedding-api-key``: the provider key for
+    this command only, in place of the collection's credential.
+    """
     name, body = unwrap(command)
     handler = COLLECTION_COMMANDS.get(name)
     if handler is None:
@@ -70,7 +76,26 @@ def execute_collection(coll: CollectionState, command: Any) -> Result:
                 f"exist in the Keyspace {coll.keyspace}: it was deleted. Create it again "
                 "(createCollection).",
             )
-        return handler(coll, body)
+        coll.request_api_key = embedding_api_key
+        try:
+            return handler(coll, body)
+        finally:
+            coll.request_api_key = None
+
+
+def export_documents(coll: CollectionState, filter: Any, projection: Any, *,
+                     include_vector: bool = False) -> tuple[list[dict], list | None]:
+    """Every matching document (projected) and, if asked, its vector, in one locked read:
+    the bulk read behind ``to_pandas``, without paging."""
+    with coll.lock:
+        if coll.closed:
+            raise closed_error(coll.database.workspace.path)
+        if coll.dropped:
+            raise DataAPIError(
+                "UNKNOWN_COLLECTION_OR_TABLE",
+                f"The collection {coll.qualified_name} was deleted; create it again first.",
+            )
+        return export_rows(coll, filter, projection, include_vector=include_vector)
 
 
 def envelope_of(run: Any, *args: Any, **kwargs: Any) -> dict:

@@ -81,7 +81,7 @@ def check_fields(command: str, body: dict, allowed: tuple[str, ...], where: str 
             )
 
 
-def _invalid_value(path: str, value: Any, why: str) -> DataAPIError:
+def field_invalid(path: str, value: Any, why: str) -> DataAPIError:
     shown = f'"{value}"' if isinstance(value, str) else json.dumps(value, default=str)
     return DataAPIError(
         "COMMAND_FIELD_VALUE_INVALID",
@@ -94,7 +94,7 @@ def get_options(command: str, body: dict, allowed: tuple[str, ...]) -> dict:
     if options is None:
         return {}
     if not isinstance(options, dict):
-        raise _invalid_value("command.options", options, "must be a JSON object")
+        raise field_invalid("command.options", options, "must be a JSON object")
     check_fields(command, options, allowed, "options")
     return options
 
@@ -104,7 +104,7 @@ def get_bool(options: dict, key: str, default: bool = False) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise _invalid_value(f"command.options.{key}", value, "must be a boolean")
+        raise field_invalid(f"command.options.{key}", value, "must be a boolean")
     return value
 
 
@@ -113,10 +113,10 @@ def get_int(options: dict, key: str, *, minimum: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid_value(f"command.options.{key}", value, "must be an integer")
+        raise field_invalid(f"command.options.{key}", value, "must be an integer")
     if value < minimum:
         why = f"{key} should be greater than {'or equal to ' if minimum == 0 else ''}`0`"
-        raise _invalid_value(f"command.options.{key}", value, why)
+        raise field_invalid(f"command.options.{key}", value, why)
     return value
 
 
@@ -138,7 +138,7 @@ def decode_page(value: Any, kind: str, fields: tuple[str, ...]) -> dict:
                 raise ValueError
         return state
     except (ValueError, AttributeError, TypeError, UnicodeError):
-        raise _invalid_value(
+        raise field_invalid(
             "command.options.pageState", value,
             "not a page state returned by this command; resend the 'nextPageState' value "
             "unchanged",

@@ -18,7 +18,15 @@ from ..store.paths import PathConflict, get_exact, set_path, split_path
 from ..store.projection import Projection, parse_projection
 from ..store.shred import check_doc_id, check_document, new_doc_id
 from ..store.updates import VectorChange, parse_update
-from ..values import bad_vector_rows, canon, decode_vector, json_clone, not_finite, sort_key
+from ..values import (
+    bad_vector_rows,
+    canon,
+    decode_vector,
+    json_clone,
+    not_finite,
+    sort_key,
+    vectorize_type_error,
+)
 from .core import Result, check_fields, decode_page, encode_page, get_bool, get_int, get_options
 from .state import CollectionState
 
@@ -82,23 +90,21 @@ def _check_values(coll: CollectionState, block: np.ndarray, *, what: str = "$vec
     )
 
 
+def _no_service(coll: CollectionState) -> DataAPIError:
+    return DataAPIError(
+        "EMBEDDING_SERVICE_NOT_CONFIGURED",
+        f"Collection '{coll.name}' does not have embedding service configured: cannot "
+        "vectorize data.\n\nCollection must be recreated with embedding service "
+        "configuration to allow vectorization (or send '$vector' values).",
+    )
+
+
 def _vectorize_text(coll: CollectionState, value: Any, position: int | None) -> str | None:
     """The text to embed for a ``$vectorize`` value (``None`` for null or blank)."""
     if value is not None and not isinstance(value, str):
-        kind = "Number" if isinstance(value, (int, float)) and not isinstance(value, bool) else (
-            type(value).__name__.replace("list", "Array").replace("dict", "Object")
-            .replace("bool", "Boolean"))
-        raise DataAPIError(
-            "INVALID_VECTORIZE_VALUE_TYPE",
-            f"Invalid $vectorize value: needs to be String, not {kind}{_where(position)}.",
-        )
+        raise vectorize_type_error(value, _where(position))
     if coll.settings.service is None:
-        raise DataAPIError(
-            "EMBEDDING_SERVICE_NOT_CONFIGURED",
-            f"Collection '{coll.name}' does not have embedding service configured: cannot "
-            "vectorize data.\n\nCollection must be recreated with embedding service "
-            "configuration to allow vectorization.",
-        )
+        raise _no_service(coll)
     if value is None or not value.strip():
         return None
     return value
@@ -217,14 +223,10 @@ def _parse_sort(coll: CollectionState, clause: Any) -> _Sort:
                 f"sort expression needs to be non-blank String value{extra}.",
             )
         if coll.settings.service is None:
-            raise DataAPIError(
-                "EMBEDDING_SERVICE_NOT_CONFIGURED",
-                f"Collection '{coll.name}' does not have embedding service configured: "
-                "cannot vectorize data.\n\nCollection must be recreated with embedding "
-                "service configuration to allow vectorization.",
-            )
-        (vec,) = coll.embed([text])
+            raise _no_service(coll)
+        (vec,) = coll.embed([text], kind="query")
         return _Sort(vector=np.asarray(vec, dtype=np.float32))
+    clause = _json_operand(clause, "SORT_CLAUSE_INVALID", "sort clause")
     fields = []
     for path, direction in clause.items():
         if path.startswith("$") or not path:
@@ -274,8 +276,23 @@ def _field_sorted(coll: CollectionState, rows: np.ndarray,
     return np.asarray(order, dtype=np.int64)
 
 
+def _json_operand(value: Any, code: str, what: str) -> Any:
+    """A filter, update or sort clause with notebook values (numpy scalars, datetimes)
+    turned into JSON, as documents are on insert."""
+    try:
+        return json_clone(value)
+    except TypeError as exc:
+        raise DataAPIError(code, f"The {what} is not valid JSON: {exc}.") from None
+
+
 def _filter(coll: CollectionState, body: dict) -> Filter:
-    return parse_filter(body.get("filter"), indexing=coll.settings.indexing)
+    clause = _json_operand(body.get("filter"), "INVALID_FILTER_EXPRESSION", "filter")
+    return parse_filter(clause, indexing=coll.settings.indexing)
+
+
+def _update(body: dict) -> Any:
+    return parse_update(_json_operand(body.get("update"), "UNSUPPORTED_UPDATE_OPERATION_PARAM",
+                                      "update clause"))
 
 
 # -- inserts ---------------------------------------------------------------------------------
@@ -303,8 +320,8 @@ def insert_one(coll: CollectionState, body: dict) -> Result:
                            "Command field 'command.document' value null not valid: must not "
                            "be null.")
     item = _prepare(coll, body["document"], None)
-    if coll.store.has(item.doc["_id"]):
-        raise _duplicate(item.doc["_id"])
+    if coll.store.has(item.doc["_id"]):  # a per-document error: the envelope keeps status
+        return Result(status={"insertedIds": []}, errors=[_duplicate(item.doc["_id"])])
     _embed(coll, [item])
     coll.store.put([item.doc], [item.vector])
     return Result(status={"insertedIds": [item.doc["_id"]]})
@@ -381,11 +398,12 @@ def find(coll: CollectionState, body: dict) -> Result:
     with_sim = get_bool(options, "includeSimilarity")
     with_sort_vector = get_bool(options, "includeSortVector")
     page = options.get("pageState")
-    fields = ("offset",) if sort.is_vector else ("after", "n")
+    fields = ("seq", "n") if sort.is_vector else ("after", "n")
     state = decode_page(page, "find", fields) if page is not None else {}
     if skip is not None and not sort.fields and not sort.is_vector:
         raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
-                           "skip options should be used with sort clause")
+                           "skip options should be used with sort clause: add a sort (e.g. "
+                           "{\"_id\": 1}) to page with skip, or page with nextPageState.")
     if sort.is_vector:
         if skip is not None:
             raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
@@ -401,14 +419,19 @@ def find(coll: CollectionState, body: dict) -> Result:
         status["sortVector"] = sort.vector.tolist() if sort.is_vector else None  # type: ignore
     if sort.is_vector:
         total = min(limit or limits.MAX_VECTOR_LIMIT, limits.MAX_VECTOR_LIMIT)
+        returned = int(state.get("n", 0))
         rows, scores = _select(coll, flt, sort, count=total)
-        offset = int(state.get("offset", 0))
-        stop = min(offset + limits.PAGE_SIZE, len(rows))
+        assert scores is not None
+        seqs = coll.store.seqs()[rows]
+        start = _resume(seqs, scores, state) if state else 0
+        stop = min(start + limits.PAGE_SIZE, len(rows), start + total - returned)
         stored = coll.store.docs()
-        docs = [_render(coll, int(r), proj, float(scores[i]) if with_sim else None, stored)
-                for i, r in zip(range(offset, stop), rows[offset:stop])]
-        more = stop < len(rows) and not with_sort_vector
-        next_page = encode_page({"k": "find", "offset": stop}) if more else None
+        docs = [_render(coll, int(rows[i]), proj, float(scores[i]) if with_sim else None,
+                        stored) for i in range(start, stop)]
+        more = stop < len(rows) and returned + stop - start < total and not with_sort_vector
+        next_page = encode_page({"k": "find", "seq": int(seqs[stop - 1]),
+                                 "score": float(scores[stop - 1]),
+                                 "n": returned + stop - start}) if more else None
     elif sort.fields:
         rows, _ = _select(coll, flt, sort, count=len(coll.store))
         start = skip or 0
@@ -425,10 +448,28 @@ def find(coll: CollectionState, body: dict) -> Result:
         stop = min(start + max(room, 0), len(rows))
         stored = coll.store.docs()
         docs = [_render(coll, int(r), proj, None, stored) for r in rows[start:stop]]
-        more = stop < len(rows) and (limit is None or returned + (stop - start) < limit)
+        more = stop < len(rows) and (limit is None or returned + (stop - start) < limit) and (
+            not with_sort_vector)  # the Data API gives no page state with includeSortVector
         next_page = (encode_page({"k": "find", "after": int(seqs[stop - 1]),
                                   "n": returned + stop - start}) if more else None)
     return Result(status=status or None, data={"documents": docs, "nextPageState": next_page})
+
+
+def _resume(seqs: np.ndarray, scores: np.ndarray, state: dict) -> int:
+    """Where the next page of a vector search starts: right after the last document of the
+    previous page, so deletes and updates in between skip or repeat nothing."""
+    last_seq = state["seq"]
+    hit = np.flatnonzero(seqs == last_seq)
+    if hit.size:
+        return int(hit[0]) + 1
+    # that document is gone: resume after its (score, sequence) place in the order
+    last_score = state.get("score")
+    if not isinstance(last_score, float):
+        raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
+                           "Command field 'command.options.pageState' not valid: resend the "
+                           "'nextPageState' value unchanged.")
+    after = (scores < last_score) | ((scores == last_score) & (seqs > last_seq))
+    return int(np.argmax(after)) if after.any() else len(seqs)
 
 
 def find_one(coll: CollectionState, body: dict) -> Result:
@@ -554,7 +595,7 @@ def update_one(coll: CollectionState, body: dict) -> Result:
     check_fields("updateOne", body, ("filter", "update", "sort", "options"))
     options = get_options("updateOne", body, ("upsert",))
     flt, sort = _filter(coll, body), _parse_sort(coll, body.get("sort"))
-    update = parse_update(body.get("update"))
+    update = _update(body)
     upsert = get_bool(options, "upsert")
     rows, _ = _select(coll, flt, sort, count=1)
     items, before, upserted = _apply_update(coll, rows, update,
@@ -570,7 +611,7 @@ def update_many(coll: CollectionState, body: dict) -> Result:
     check_fields("updateMany", body, ("filter", "update", "options"))
     options = get_options("updateMany", body, ("upsert", "pageState"))
     flt = _filter(coll, body)
-    update = parse_update(body.get("update"))
+    update = _update(body)
     upsert = get_bool(options, "upsert")
     page = options.get("pageState")
     state = decode_page(page, "updateMany", ("after",)) if page is not None else {}
@@ -609,7 +650,7 @@ def find_one_and_update(coll: CollectionState, body: dict) -> Result:
     options = get_options("findOneAndUpdate", body, ("upsert", "returnDocument"))
     flt, sort = _filter(coll, body), _parse_sort(coll, body.get("sort"))
     proj = parse_projection(body.get("projection"))
-    update = parse_update(body.get("update"))
+    update = _update(body)
     before_mode = _return_before(options)
     upsert = get_bool(options, "upsert")
     rows, _ = _select(coll, flt, sort, count=1)
@@ -714,6 +755,19 @@ def find_one_and_delete(coll: CollectionState, body: dict) -> Result:
     doc = _render(coll, int(rows[0]), proj)
     coll.store.delete([coll.store.docs()[rows[0]]["_id"]])
     return Result(status={"deletedCount": 1}, data={"document": doc})
+
+
+def export_rows(coll: CollectionState, filter: Any, projection: Any, *,
+                include_vector: bool) -> tuple[list[dict], list | None]:
+    """Matching documents, projected, and their vectors (float32 arrays) if asked."""
+    flt = _filter(coll, {"filter": filter})
+    proj = parse_projection(projection)
+    store = coll.store
+    rows = np.flatnonzero(flt.mask(store)) if len(store) else np.zeros(0, dtype=np.int64)
+    docs = store.docs()
+    records = [proj.apply(docs[r], None) for r in rows]
+    vectors = [store.vector(int(r)) for r in rows] if include_vector else None
+    return records, vectors
 
 
 COLLECTION_COMMANDS = {

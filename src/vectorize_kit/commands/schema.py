@@ -8,10 +8,11 @@ from typing import Any
 
 from .. import limits
 from ..errors import DataAPIError
+from ..models import PROVIDERS
 from ..names import check_schema_name
 from ..similarity import METRICS
 from ..store.shred import ID_TYPES
-from .core import Result, check_fields, get_bool, get_options
+from .core import Result, check_fields, field_invalid, get_bool, get_options
 from .state import CollectionSettings, DatabaseState
 
 __all__ = ["GENERAL_COMMANDS", "KEYSPACE_COMMANDS"]
@@ -34,45 +35,38 @@ def _options_error(message: str) -> DataAPIError:
     )
 
 
-def _field_invalid(path: str, value: Any, why: str) -> DataAPIError:
-    shown = f'"{value}"' if isinstance(value, str) else repr(value)
-    return DataAPIError(
-        "COMMAND_FIELD_VALUE_INVALID", f"Command field '{path}' value {shown} not valid: {why}."
-    )
-
-
-def normalise_options(options: Any) -> dict:
+def normalise_options(options: Any, db: DatabaseState) -> dict:
     """Check createCollection ``options`` and return the form findCollections echoes."""
     if options is None:
         options = {}
     if not isinstance(options, dict):
-        raise _field_invalid("command.options", options, "must be a JSON object")
+        raise field_invalid("command.options", options, "must be a JSON object")
     check_fields("createCollection", options,
                  ("defaultId", "vector", "indexing", "lexical", "rerank"), "options")
     out: dict[str, Any] = {}
     if options.get("defaultId") is not None:
         spec = options["defaultId"]
         if not isinstance(spec, dict) or set(spec) != {"type"} or spec["type"] not in ID_TYPES:
-            raise _field_invalid(
+            raise field_invalid(
                 "command.options.defaultId", spec,
                 "must be {\"type\": T} with T one of " + ", ".join(ID_TYPES),
             )
         out["defaultId"] = {"type": spec["type"]}
     if options.get("vector") is not None:
-        out["vector"] = _vector_options(options["vector"])
+        out["vector"] = _vector_options(options["vector"], db)
     if options.get("indexing") is not None:
         out["indexing"] = _indexing_options(options["indexing"])
     for key, default in (("lexical", DEFAULT_LEXICAL), ("rerank", DEFAULT_RERANK)):
         value = options.get(key)
         if value is not None and not isinstance(value, dict):
-            raise _field_invalid(f"command.options.{key}", value, "must be a JSON object")
+            raise field_invalid(f"command.options.{key}", value, "must be a JSON object")
         out[key] = copy.deepcopy(value) if value is not None else copy.deepcopy(default)
     return out
 
 
-def _vector_options(spec: Any) -> dict:
+def _vector_options(spec: Any, db: DatabaseState) -> dict:
     if not isinstance(spec, dict):
-        raise _field_invalid("command.options.vector", spec, "must be a JSON object")
+        raise field_invalid("command.options.vector", spec, "must be a JSON object")
     check_fields("createCollection", spec,
                  ("dimension", "size", "metric", "function", "sourceModel", "service"),
                  "options.vector")
@@ -81,26 +75,14 @@ def _vector_options(spec: Any) -> dict:
     source = spec.get("sourceModel")
     service = spec.get("service")
     if service is not None:
-        if not isinstance(service, dict) or not isinstance(service.get("provider"), str):
-            raise _options_error(
-                "'service' must be an object with at least a 'provider' string, e.g. "
-                "{\"provider\": \"huggingface\", \"modelName\": \"...\"}."
-            )
-        check_fields("createCollection", service,
-                     ("provider", "modelName", "authentication", "parameters"),
-                     "options.vector.service")
+        service, dimension = _service(service, dimension, db)
     if dimension is None:
-        if service is None:
-            raise _options_error("The 'dimension' can not be null if 'service' is not provided")
-        raise _options_error(
-            "The 'dimension' can not be null: give the dimension of model "
-            f"'{service.get('modelName')}'."
-        )
+        raise _options_error("The 'dimension' can not be null if 'service' is not provided")
     if isinstance(dimension, bool) or not isinstance(dimension, int):
-        raise _field_invalid("command.options.vector.dimension", dimension,
+        raise field_invalid("command.options.vector.dimension", dimension,
                              "dimension must be an integer")
     if dimension <= 0:
-        raise _field_invalid("command.options.vector.dimension", dimension,
+        raise field_invalid("command.options.vector.dimension", dimension,
                              "dimension should be greater than `0`")
     if dimension > limits.MAX_VECTOR_DIMENSION:
         raise DataAPIError(
@@ -109,18 +91,114 @@ def _vector_options(spec: Any) -> dict:
             f"{limits.MAX_VECTOR_DIMENSION}).",
         )
     if source is not None and source not in SOURCE_MODELS:
-        raise _field_invalid("command.options.vector.sourceModel", source,
+        raise field_invalid("command.options.vector.sourceModel", source,
                              "sourceModel can only be " + ", ".join(SOURCE_MODELS))
     if metric is not None and metric not in METRICS:
-        raise _field_invalid("command.options.vector.metric", metric,
+        raise field_invalid("command.options.vector.metric", metric,
                              "function name can only be 'dot_product', 'cosine' or 'euclidean'")
     if metric is None:
         metric = "cosine" if source in (None, "other") else "dot_product"
     out: dict[str, Any] = {"dimension": dimension, "metric": metric,
                            "sourceModel": source or "other"}
     if service is not None:
-        out["service"] = copy.deepcopy(service)
+        out["service"] = service
     return out
+
+
+def _service(service: Any, dimension: Any, db: DatabaseState) -> tuple[dict, Any]:
+    """Check a vectorize ``service`` against the model catalogue and the database's
+    credentials; fill in the dimension and the credential; return both."""
+    if not isinstance(service, dict) or not isinstance(service.get("provider"), str):
+        raise _options_error(
+            "'service' must be an object with at least a 'provider' string, e.g. "
+            "{\"provider\": \"huggingface\", \"modelName\": \"...\"}."
+        )
+    check_fields("createCollection", service,
+                 ("provider", "modelName", "authentication", "parameters"),
+                 "options.vector.service")
+    provider = service["provider"]
+    info = PROVIDERS.get(provider)
+    if info is None:
+        raise _options_error(
+            f"Service provider '{provider}' is not supported. Supported: "
+            f"{', '.join(sorted(PROVIDERS))}."
+        )
+    model = info.model(service.get("modelName"))  # type: ignore[arg-type]
+    if model is None:
+        raise _options_error(
+            f"Model name '{service.get('modelName')}' for provider '{provider}' is not "
+            f"supported. Supported: {', '.join(m.name for m in info.models)}."
+        )
+    params = service.get("parameters")
+    if params not in (None, {}):
+        raise _options_error(
+            f"Unexpected parameter(s) {sorted(params) if isinstance(params, dict) else params}"
+            f" for model '{model.name}' of provider '{provider}': it takes none."
+        )
+    if dimension is None:
+        dimension = model.dimension
+    elif dimension != model.dimension:
+        raise _options_error(
+            f"The provided dimension value '{dimension}' doesn't match the model's supported "
+            f"dimension value '{model.dimension}' (model '{model.name}'). Leave 'dimension' "
+            "out to use the model's."
+        )
+    out = copy.deepcopy(service)
+    auth = service.get("authentication")
+    if not info.external:
+        if auth:
+            raise _options_error(
+                f"Service provider '{provider}' does not support authentication key "
+                f"'{next(iter(auth)) if isinstance(auth, dict) else auth}': it runs on this "
+                "machine and needs no credential."
+            )
+        return out, dimension
+    if auth is not None:
+        if not isinstance(auth, dict) or set(auth) != {"providerKey"} or not isinstance(
+            auth["providerKey"], str
+        ):
+            keys = sorted(auth) if isinstance(auth, dict) else auth
+            raise _options_error(
+                f"Service provider '{provider}' does not support authentication key(s) "
+                f"{keys}: use {{\"providerKey\": \"<credential name>\"}}."
+            )
+        name = auth["providerKey"].removesuffix(".providerKey")
+        check_credential(db, provider, name)
+    else:
+        names = db.workspace.integrations.in_scope(provider, db.id)
+        if len(names) > 1:
+            raise DataAPIError(
+                "VECTORIZE_CREDENTIAL_INVALID",
+                f"Invalid credential name for vectorize, with error: database '{db.name}' is "
+                f"in the scope of several credentials of provider '{provider}' ({names}); "
+                "choose one with \"authentication\": {\"providerKey\": \"<name>\"}.",
+            )
+        if not names:  # no credential: every request must bring x-embedding-api-key
+            return out, dimension
+        name = names[0]  # exactly one credential is available: it is the default
+    out["authentication"] = {"providerKey": f"{name}.providerKey"}
+    return out, dimension
+
+
+def check_credential(db: DatabaseState, provider: str, name: str) -> None:
+    """The credential exists and its scope holds the database, or a clear error."""
+    cred = db.workspace.integrations.get(provider, name)
+    if cred is None:
+        raise DataAPIError(
+            "VECTORIZE_CREDENTIAL_INVALID",
+            f"Invalid credential name for vectorize, with error: provider '{provider}' has no "
+            f"credential named '{name}' (it has "
+            f"{[c.name for c in db.workspace.integrations.credentials(provider)]}). Add it in "
+            "the integration's settings (add_credential), with this database in its scope.",
+        )
+    if db.id not in cred.databases:
+        raise DataAPIError(
+            "VECTORIZE_CREDENTIAL_INVALID",
+            f"Invalid credential name for vectorize, with error: database not in scope: "
+            f"database '{db.name}' is not in the scope of credential '{name}' of provider "
+            f"'{provider}'. Add the database to the credential's scope "
+            "(add_scoped_databases), or use a credential that has it.",
+        )
 
 
 def _indexing_options(spec: Any) -> dict:
@@ -151,7 +229,7 @@ def _indexing_options(spec: Any) -> dict:
 def create_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
     check_fields("createCollection", body, ("name", "options"))
     name = check_schema_name(body.get("name"), "Collection")
-    options = normalise_options(body.get("options"))
+    options = normalise_options(body.get("options"), db)
     with db.lock:
         colls = db.keyspace(keyspace)
         existing = colls.get(name)
@@ -195,7 +273,7 @@ def delete_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Re
     check_fields("deleteCollection", body, ("name",))
     name = body.get("name")
     if not isinstance(name, str):
-        raise _field_invalid("command.name", name, "must be a string")
+        raise field_invalid("command.name", name, "must be a string")
     with db.lock:
         colls = db.keyspace(keyspace)
         state = colls.pop(name, None)
@@ -228,6 +306,31 @@ def find_keyspaces(db: DatabaseState, body: dict) -> Result:
     return Result(status={"keyspaces": sorted(db.keyspaces)})
 
 
+def find_embedding_providers(db: DatabaseState, body: dict) -> Result:
+    check_fields("findEmbeddingProviders", body, ("options",))
+    options = get_options("findEmbeddingProviders", body, ("filterModelStatus",))
+    status = options.get("filterModelStatus", "SUPPORTED")
+    if status is not None and (not isinstance(status, str) or status.upper() not in (
+            "", "SUPPORTED", "DEPRECATED", "END_OF_LIFE")):
+        raise field_invalid("command.options.filterModelStatus", status,
+                             "must be SUPPORTED, DEPRECATED, END_OF_LIFE or empty")
+    wanted = (status or "").upper()
+    out = {}
+    for name, info in sorted(PROVIDERS.items()):
+        auth = {"NONE": {"enabled": not info.external, "tokens": []},
+                "HEADER": {"enabled": info.external, "tokens": [
+                    {"accepted": "x-embedding-api-key", "forwarded": "Authorization"}]},
+                "SHARED_SECRET": {"enabled": info.external, "tokens": [
+                    {"accepted": "providerKey", "forwarded": "Authorization"}]}}
+        models = [{"name": m.name, "apiModelSupport": {"status": "SUPPORTED"},
+                   "vectorDimension": m.dimension, "parameters": []}
+                  for m in sorted(info.models, key=lambda m: m.name)
+                  if wanted in ("", "SUPPORTED")]
+        out[name] = {"displayName": info.display_name, "url": info.url,
+                     "supportedAuthentication": auth, "parameters": [], "models": models}
+    return Result(status={"embeddingProviders": out})
+
+
 KEYSPACE_COMMANDS = {
     "createCollection": create_collection,
     "findCollections": find_collections,
@@ -237,4 +340,5 @@ GENERAL_COMMANDS = {
     "createKeyspace": create_keyspace,
     "dropKeyspace": drop_keyspace,
     "findKeyspaces": find_keyspaces,
+    "findEmbeddingProviders": find_embedding_providers,
 }

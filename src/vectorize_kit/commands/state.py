@@ -11,10 +11,14 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+import numpy as np
 
 from .. import limits
+from ..embedding import Kind, get_provider
 from ..errors import DataAPIError
+from ..integrations import Integrations
+from ..models import PROVIDERS
 from ..names import check_database_name, check_schema_name
 from ..store.catalog import Catalog
 from ..store.documents import DocumentStore
@@ -75,6 +79,8 @@ class CollectionState:
         self.lock = threading.RLock()
         self.dropped = False
         self.closed = False
+        # the x-embedding-api-key of the command being run (set under ``lock``)
+        self.request_api_key: str | None = None
 
     @property
     def name(self) -> str:
@@ -84,18 +90,77 @@ class CollectionState:
     def qualified_name(self) -> str:
         return f"{self.keyspace}.{self.name}"
 
-    def embed(self, texts: list[str]) -> list[Any]:
+    def embed(self, texts: list[str], *, kind: Kind = "passage") -> np.ndarray:
         """Vectors for ``$vectorize`` texts through the collection's embedding service.
 
-        Embedding providers arrive with the vectorize issue; until then a collection with a
-        ``service`` stores its definition but can not vectorize.
+        ``kind="query"`` adds the model's query prefix (e.g. BGE's instruction), passages get
+        the passage prefix. The key is the request's ``x-embedding-api-key`` when given, else
+        the secret of the collection's credential, which must still exist and still have the
+        database in its scope.
         """
-        raise DataAPIError(
-            "VECTORIZE_FEATURE_NOT_AVAILABLE",
-            f"Vectorize feature is not available in the environment: collection "
-            f"'{self.name}' has the embedding service {self.settings.service!r}, but no "
-            "embedding provider is installed. Insert '$vector' values instead.",
-        )
+        service = self.settings.service
+        assert service is not None
+        info = PROVIDERS[service["provider"]]
+        model = info.model(service["modelName"])
+        assert model is not None
+        key = self._api_key(info.name) if info.external else None
+        prefix = model.query_prefix if kind == "query" else model.passage_prefix
+        try:
+            provider = get_provider(info.name)
+        except KeyError:
+            raise DataAPIError(
+                "EMBEDDING_PROVIDER_UNAVAILABLE",
+                f"The Embedding Provider is unavailable\nUnderlying problem: provider "
+                f"'{info.name}' is not installed in this version of vectorize_kit. Insert "
+                "'$vector' values instead.",
+            ) from None
+        vectors = provider.embed([prefix + t for t in texts], model=model.name, kind=kind,
+                                 api_key=key)
+        if vectors.shape != (len(texts), model.dimension):
+            raise DataAPIError(
+                "EMBEDDING_PROVIDER_UNEXPECTED_RESPONSE",
+                f"The Embedding Provider returned an unexpected response.\nUnderlying problem: "
+                f"Embedding provider '{info.name}' did not return expected embedding length. "
+                f"Expect: '{len(texts)} x {model.dimension}'. Actual: "
+                f"'{' x '.join(map(str, vectors.shape))}'.",
+            )
+        return vectors
+
+    def _api_key(self, provider: str) -> str:
+        if self.request_api_key:
+            return self.request_api_key
+        auth = (self.settings.service or {}).get("authentication")
+        if not auth:
+            raise DataAPIError(
+                "EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED",
+                f"Missing authentication header(s) from embedding request (provider "
+                f"'{provider}'): 'x-embedding-api-key' header is missing'). Collection "
+                f"'{self.name}' has no credential: pass embedding_api_key=... (the "
+                "x-embedding-api-key header), or recreate it with a credential (providerKey).",
+            )
+        name = auth["providerKey"].removesuffix(".providerKey")
+        integrations = self.database.workspace.integrations
+        cred = integrations.get(provider, name)
+        if cred is None:
+            raise DataAPIError(
+                "VECTORIZE_CREDENTIAL_INVALID",
+                f"Invalid credential name for vectorize, with error: the credential '{name}' "
+                f"of provider '{provider}' was removed, so vectorize is disabled for "
+                f"collection '{self.qualified_name}'. Add a credential named '{name}' again "
+                f"with database '{self.database.name}' in its scope (rotate_credential) to "
+                "restore it.",
+            )
+        if self.database.id not in cred.databases:
+            raise DataAPIError(
+                "VECTORIZE_CREDENTIAL_INVALID",
+                f"Invalid credential name for vectorize, with error: database not in scope: "
+                f"database '{self.database.name}' is not in the scope of credential '{name}' "
+                f"of provider '{provider}', which collection '{self.qualified_name}' uses. "
+                "Add the database to the credential's scope (add_scoped_databases).",
+            )
+        secret = integrations.secret(provider, name)
+        assert secret is not None
+        return secret
 
 
 class DatabaseState:
@@ -173,20 +238,25 @@ class DatabaseState:
         with self.lock:
             colls = self.keyspace(name)
             for state in colls.values():
-                state.store.close()
-                state.dropped = True
+                with state.lock:  # wait for a command in flight on it
+                    state.store.close()
+                    state.dropped = True
             self.catalog.drop_keyspace(self.id, name)
             del self.keyspaces[name]
 
     def close(self) -> None:
         """Compact every collection's log into a snapshot (a faster reopen), then close."""
+        with self.lock:
+            self._close_collections()
+        self.closed = True
+
+    def _close_collections(self) -> None:
         for colls in self.keyspaces.values():
             for state in colls.values():
                 with state.lock:
                     state.store.checkpoint()
                     state.store.close()
                     state.closed = True
-        self.closed = True
 
 
 class WorkspaceState:
@@ -195,6 +265,7 @@ class WorkspaceState:
     def __init__(self, path: str | Path | None, *, sync: bool = True) -> None:
         self.path = None if path is None else Path(path).expanduser().resolve()
         self.catalog = Catalog(self.path, sync=sync)
+        self.integrations = Integrations(self.path)
         self.databases: dict[str, DatabaseState] = {}
         self.lock = threading.RLock()
         self.closed = False
@@ -238,13 +309,15 @@ class WorkspaceState:
             db = self.find_database(name_or_id)
             db.close()
             self.catalog.drop_database(db.id)
+            self.integrations.forget_database(db.id)
             del self.databases[db.id]
 
     def close(self) -> None:
-        for db in self.databases.values():
-            db.close()
-        self.catalog.close()
-        self.closed = True
+        with self.lock:
+            for db in self.databases.values():
+                db.close()
+            self.catalog.close()
+            self.closed = True
 
     def check_open(self) -> None:
         if self.closed:

@@ -44,12 +44,9 @@ def _scalar0(value: Any) -> np.ndarray:
 
 
 class Filter:
-    """A parsed filter; :meth:`mask` evaluates it over a store, :meth:`match` over a doc."""
+    """A parsed filter; :meth:`mask` evaluates it over a store."""
 
     def mask(self, store: Any) -> np.ndarray:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def match(self, doc: dict, has_vector: bool) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
 
     def id_equals(self) -> list[Any] | None:
@@ -66,9 +63,6 @@ class _All(Filter):
     def mask(self, store: Any) -> np.ndarray:
         return np.ones(len(store), dtype=bool)
 
-    def match(self, doc: dict, has_vector: bool) -> bool:
-        return True
-
 
 @dataclass
 class _And(Filter):
@@ -79,9 +73,6 @@ class _And(Filter):
         for child in self.children:
             out &= child.mask(store)
         return out
-
-    def match(self, doc: dict, has_vector: bool) -> bool:
-        return all(c.match(doc, has_vector) for c in self.children)
 
     def id_equals(self) -> list[Any] | None:
         for child in self.children:
@@ -107,9 +98,6 @@ class _Or(Filter):
             out |= child.mask(store)
         return out
 
-    def match(self, doc: dict, has_vector: bool) -> bool:
-        return any(c.match(doc, has_vector) for c in self.children)
-
 
 @dataclass
 class _Not(Filter):
@@ -117,9 +105,6 @@ class _Not(Filter):
 
     def mask(self, store: Any) -> np.ndarray:
         return ~self.child.mask(store)
-
-    def match(self, doc: dict, has_vector: bool) -> bool:
-        return not self.child.match(doc, has_vector)
 
 
 def _contains(value: Any, key: Any) -> bool:
@@ -184,11 +169,6 @@ class _Leaf(Filter):
             return any(isinstance(v, list) and len(v) == self.operand for v in values)
         raise AssertionError(op)
 
-    def match(self, doc: dict, has_vector: bool) -> bool:
-        if self.path == "$vector":
-            return has_vector == self.operand
-        result = self._test(self._positive, self._values(doc))
-        return result if self.op == self._positive else not result
 
     def mask(self, store: Any) -> np.ndarray:
         if self.path == "$vector":

@@ -14,6 +14,11 @@ from ..values import MISSING
 __all__ = ["get_exact", "resolve", "set_path", "split_path", "unset_path"]
 
 
+def overlaps(a: str, b: str) -> bool:
+    """Whether two dotted paths are the same or one lies inside the other."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
 @lru_cache(maxsize=4096)
 def split_path(path: str) -> tuple[str, ...]:
     """The segments of a dotted path; ``&.`` and ``&&`` escape a dot and an ampersand."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DataAPIError
-from .paths import split_path
+from .paths import overlaps, split_path
 
 __all__ = ["Projection", "parse_projection"]
 
@@ -114,7 +114,7 @@ def parse_projection(clause: Any) -> Projection:
                 proj.special.add(path)
             continue
         for other in seen:
-            if other == path or other.startswith(path + ".") or path.startswith(other + "."):
+            if overlaps(other, path):
                 raise _bad(
                     f"Unsupported projection: paths '{other}' and '{path}' overlap; keep one."
                 )

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DataAPIError
-from ..values import MISSING, canon, is_number, sort_key
-from .paths import PathConflict, get_exact, set_path, split_path, unset_path
+from ..values import MISSING, canon, is_number, sort_key, vectorize_type_error
+from .paths import PathConflict, get_exact, overlaps, set_path, split_path, unset_path
 from .shred import check_operand
 
 __all__ = ["Update", "VectorChange", "parse_update"]
@@ -85,11 +85,7 @@ class Update:
             return VectorChange("clear") if arg is None else VectorChange("set", arg)
         # $vectorize
         if arg is not None and not isinstance(arg, str):
-            kind = "Number" if is_number(arg) else type(arg).__name__
-            raise DataAPIError(
-                "INVALID_VECTORIZE_VALUE_TYPE",
-                f"Invalid $vectorize value: needs to be String, not {kind}.",
-            )
+            raise vectorize_type_error(arg)
         if arg is None or not arg.strip():
             out["$vectorize"] = arg
             return VectorChange("clear")
@@ -255,9 +251,7 @@ def parse_update(clause: Any) -> Update:
             targets = [path] + ([arg] if op == "$rename" else [])
             for target in targets:
                 for other, other_op in seen.items():
-                    if other == target or other.startswith(target + ".") or target.startswith(
-                        other + "."
-                    ):
+                    if overlaps(other, target):
                         raise DataAPIError(
                             "UNSUPPORTED_UPDATE_OPERATION_PATH",
                             f"Update operator path conflict due to overlap: '{other}' "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..similarity import scores_from_dots
+from ..similarity import score_rows
 
 __all__ = ["VectorMatrix"]
 
@@ -138,7 +138,7 @@ class VectorMatrix:
         if data.shape[0] == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         query = query.astype(np.float32, copy=False)
-        scores = scores_from_dots(data @ query, norms, query, metric)
+        scores = score_rows(data, norms, query, metric)
         k = min(k, scores.shape[0])
         if k < scores.shape[0]:
             best = np.argpartition(-scores, k - 1)[:k]

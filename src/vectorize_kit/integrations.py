@@ -1,0 +1,239 @@
+"""Embedding provider integrations: named credentials and the databases each is scoped to.
+
+As in Astra (seed 000 steps 7–10, seed 002 "Manage scoped databases"): an external provider's
+integration holds credentials (user access tokens), each with a unique, immutable name and a
+set of scoped databases — the databases allowed to call the provider with it.  A new database
+is in no scope; one database may be in several credentials' scopes.
+
+Secrets are kept apart from everything else: names and scopes go to ``integrations.json``,
+the tokens to ``secrets.json``, readable by the user only (mode 0600).  Neither lives under
+``databases/``.  A token never appears in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import DataAPIError
+from .models import PROVIDERS
+
+__all__ = ["Integrations", "Credential", "credential_name_problems", "MAX_SCOPE_PER_CALL"]
+
+MAX_SCOPE_PER_CALL = 10
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,48}[A-Za-z0-9])")
+
+
+def credential_name_problems(name: str, existing: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The seed's rules for a user access token name that ``name`` breaks (empty: valid).
+
+    1. Must start and end with a letter or number.
+    2. Can contain letters, numbers, underscores and hyphens.
+    3. Must contain at least 2 characters, but no more than 50 characters.
+    4. Must be unique within the embedding provider integration's settings.
+    """
+    problems = []
+    if not name or not (name[0].isascii() and name[0].isalnum()) or not (
+        name[-1].isascii() and name[-1].isalnum()
+    ):
+        problems.append("must start and end with a letter or number")
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", name):
+        problems.append("can contain only letters, numbers, underscores and hyphens")
+    if not 2 <= len(name) <= 50:
+        problems.append(f"must have 2 to 50 characters (has {len(name)})")
+    if name in existing:
+        problems.append("must be unique within the provider's integration (it is taken)")
+    return problems
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A named credential: its provider, scoped database ids and creation time (no secret)."""
+
+    provider: str
+    name: str
+    databases: tuple[str, ...]
+    created_at: str
+
+    def __repr__(self) -> str:
+        return (f"Credential(provider={self.provider!r}, name={self.name!r}, "
+                f"databases={list(self.databases)!r})")
+
+
+def _write_private(path: Path, value: Any) -> None:
+    """Write JSON atomically to a file only the user can read."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(value, fh, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+class Integrations:
+    """Credentials and scopes of every external provider of a workspace.
+
+    Parameters
+    ----------
+    root
+        The workspace directory, or ``None`` to keep everything in memory.
+    """
+
+    def __init__(self, root: Path | None) -> None:
+        self._root = root
+        self._lock = threading.RLock()
+        # provider -> name -> {"databases": [ids], "created_at": iso}
+        self._meta: dict[str, dict[str, dict]] = {}
+        self._secrets: dict[str, dict[str, str]] = {}
+        if root is not None and (root / "integrations.json").exists():
+            self._meta = json.loads((root / "integrations.json").read_text())
+            secrets = root / "secrets.json"
+            if secrets.exists():
+                self._secrets = json.loads(secrets.read_text())
+
+    def _save(self) -> None:
+        if self._root is not None:
+            _write_private(self._root / "integrations.json", self._meta)
+            _write_private(self._root / "secrets.json", self._secrets)
+
+    @staticmethod
+    def _provider(provider: str) -> str:
+        info = PROVIDERS.get(provider)
+        if info is None or not info.external:
+            external = sorted(p for p, i in PROVIDERS.items() if i.external)
+            raise DataAPIError(
+                "UNKNOWN_EMBEDDING_PROVIDER",
+                f"Provider {provider!r} has no credentials to manage: external providers "
+                f"are {external}" + (" ('local' needs no credential)." if provider == "local"
+                                     else "."),
+            )
+        return provider
+
+    def _entry(self, provider: str, name: str) -> dict:
+        entry = self._meta.get(self._provider(provider), {}).get(name)
+        if entry is None:
+            raise DataAPIError(
+                "UNKNOWN_CREDENTIAL",
+                f"Provider {provider!r} has no credential named {name!r}; it has "
+                f"{sorted(self._meta.get(provider, {}))}. Add it first (add_credential).",
+            )
+        return entry
+
+    @staticmethod
+    def _check_batch(db_ids: list[str], verb: str) -> None:
+        if len(db_ids) > MAX_SCOPE_PER_CALL:
+            raise DataAPIError(
+                "TOO_MANY_SCOPED_DATABASES",
+                f"You can {verb} up to {MAX_SCOPE_PER_CALL} databases at once, not "
+                f"{len(db_ids)}: repeat the call with the rest (e.g. the first 10 now, then "
+                "the next 10).",
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+    def credentials(self, provider: str) -> list[Credential]:
+        """Every credential of ``provider``, by name."""
+        with self._lock:
+            entries = self._meta.get(self._provider(provider), {})
+            return [Credential(provider, name, tuple(e["databases"]), e["created_at"])
+                    for name, e in sorted(entries.items())]
+
+    def get(self, provider: str, name: str) -> Credential | None:
+        with self._lock:
+            entry = self._meta.get(provider, {}).get(name)
+            if entry is None:
+                return None
+            return Credential(provider, name, tuple(entry["databases"]), entry["created_at"])
+
+    def in_scope(self, provider: str, db_id: str) -> list[str]:
+        """Names of the credentials of ``provider`` whose scope holds the database."""
+        with self._lock:
+            return sorted(n for n, e in self._meta.get(provider, {}).items()
+                          if db_id in e["databases"])
+
+    def secret(self, provider: str, name: str) -> str | None:
+        """The token of a credential (for calling the provider; never show it)."""
+        with self._lock:
+            return self._secrets.get(provider, {}).get(name)
+
+    # -- changing ----------------------------------------------------------------------------
+    def add(self, provider: str, name: str, token: str, db_ids: list[str]) -> Credential:
+        """Add a credential with its first scoped databases (at most 10)."""
+        with self._lock:
+            existing = list(self._meta.get(self._provider(provider), {}))
+            problems = credential_name_problems(name if isinstance(name, str) else "",
+                                                existing)
+            if problems:
+                code = ("CREDENTIAL_ALREADY_EXISTS" if problems == [
+                    "must be unique within the provider's integration (it is taken)"]
+                    else "INVALID_CREDENTIAL_NAME")
+                raise DataAPIError(
+                    code,
+                    f"User access token name {name!r} is not valid: it "
+                    + "; it ".join(problems) + ". Token names are immutable: to replace a "
+                    "token, remove the credential and add it again (rotate_credential).",
+                )
+            if not isinstance(token, str) or not token.strip():
+                raise DataAPIError(
+                    "INVALID_CREDENTIAL_SECRET",
+                    f"The token for credential {name!r} is empty; paste the provider's user "
+                    "access token.",
+                )
+            self._check_batch(db_ids, "add")
+            entry = {"databases": list(dict.fromkeys(db_ids)),
+                     "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+            self._meta.setdefault(provider, {})[name] = entry
+            self._secrets.setdefault(provider, {})[name] = token
+            self._save()
+            return Credential(provider, name, tuple(entry["databases"]), entry["created_at"])
+
+    def remove(self, provider: str, name: str) -> Credential:
+        """Remove a credential and its token; returns what it was (to re-create it)."""
+        with self._lock:
+            entry = self._entry(provider, name)
+            del self._meta[provider][name]
+            self._secrets.get(provider, {}).pop(name, None)
+            self._save()
+            return Credential(provider, name, tuple(entry["databases"]), entry["created_at"])
+
+    def add_scope(self, provider: str, name: str, db_ids: list[str]) -> Credential:
+        """Add databases (at most 10 per call) to a credential's scope."""
+        with self._lock:
+            entry = self._entry(provider, name)
+            self._check_batch(db_ids, "add")
+            entry["databases"] = list(dict.fromkeys([*entry["databases"], *db_ids]))
+            self._save()
+            return self.get(provider, name)  # type: ignore[return-value]
+
+    def remove_scope(self, provider: str, name: str, db_ids: list[str]) -> Credential:
+        """Remove databases from a credential's scope."""
+        with self._lock:
+            entry = self._entry(provider, name)
+            entry["databases"] = [d for d in entry["databases"] if d not in db_ids]
+            self._save()
+            return self.get(provider, name)  # type: ignore[return-value]
+
+    def forget_database(self, db_id: str) -> None:
+        """Take a dropped database out of every scope."""
+        with self._lock:
+            for entries in self._meta.values():
+                for entry in entries.values():
+                    if db_id in entry["databases"]:
+                        entry["databases"].remove(db_id)
+            self._save()
+
+    def __repr__(self) -> str:
+        counts = {p: len(c) for p, c in self._meta.items()}
+        return f"Integrations(credentials={counts})"

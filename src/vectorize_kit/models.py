@@ -1,0 +1,84 @@
+"""The catalogue of embedding providers and their models (``reference/hf-embeddings.md`` §2).
+
+Two providers:
+
+- ``huggingface`` (Hugging Face - Serverless): external, called with a user access token; the
+  six models of the seeds.
+- ``local``: a real model on this machine (onnxruntime), on for every database with no
+  credential — the counterpart of Astra's hosted providers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ModelInfo", "ProviderInfo", "PROVIDERS", "find_model"]
+
+HF_URL = "https://router.huggingface.co/hf-inference/models/{modelId}/pipeline/feature-extraction"
+BGE_QUERY = "Represent this sentence for searching relevant passages: "
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model: its dimension, token limit, tokenizer, pooling and prefixes."""
+
+    name: str
+    dimension: int
+    max_tokens: int
+    tokenizer: str  # "bert-uncased" (exact counts offline) or "xlm-r" (estimated)
+    pooling: str  # "mean" or "cls"
+    query_prefix: str = ""
+    passage_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """A provider: how it authenticates and which models it serves."""
+
+    name: str
+    display_name: str
+    external: bool  # needs a credential (a user access token)
+    models: tuple[ModelInfo, ...]
+    url: str | None = None
+    max_batch_size: int = 32
+
+    def model(self, name: str) -> ModelInfo | None:
+        return next((m for m in self.models if m.name == name), None)
+
+
+MINILM = ModelInfo("sentence-transformers/all-MiniLM-L6-v2", 384, 256, "bert-uncased", "mean")
+
+PROVIDERS: dict[str, ProviderInfo] = {
+    "huggingface": ProviderInfo(
+        name="huggingface",
+        display_name="Hugging Face - Serverless",
+        external=True,
+        url=HF_URL,
+        models=(
+            MINILM,
+            ModelInfo("intfloat/multilingual-e5-large", 1024, 512, "xlm-r", "mean",
+                      query_prefix="query: ", passage_prefix="passage: "),
+            ModelInfo("intfloat/multilingual-e5-large-instruct", 1024, 512, "xlm-r", "mean",
+                      query_prefix="Instruct: Given a web search query, retrieve relevant "
+                                   "passages that answer the query\nQuery: "),
+            ModelInfo("BAAI/bge-small-en-v1.5", 384, 512, "bert-uncased", "cls",
+                      query_prefix=BGE_QUERY),
+            ModelInfo("BAAI/bge-base-en-v1.5", 768, 512, "bert-uncased", "cls",
+                      query_prefix=BGE_QUERY),
+            ModelInfo("BAAI/bge-large-en-v1.5", 1024, 512, "bert-uncased", "cls",
+                      query_prefix=BGE_QUERY),
+        ),
+    ),
+    "local": ProviderInfo(
+        name="local",
+        display_name="Local model (onnxruntime, on this machine)",
+        external=False,
+        models=(MINILM,),
+    ),
+}
+
+
+def find_model(provider: str, model: str) -> ModelInfo | None:
+    """The model ``model`` of ``provider``, or ``None``."""
+    info = PROVIDERS.get(provider)
+    return None if info is None else info.model(model)
