@@ -288,7 +288,7 @@ class LocalProvider:
         Raises
         ------
         DataAPIError
-            ``EMBEDDING_SERVICE_NOT_CONFIGURED`` for another model;
+            ``EMBEDDING_PROVIDER_UNAVAILABLE`` for another model;
             ``INVALID_VECTORIZE_VALUE_TYPE`` for a text that is not a string;
             ``EMBEDDING_PROVIDER_UNAVAILABLE`` if the model file is missing or fails its checksum.
         """
