@@ -11,8 +11,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_readme_snippets_run():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
     assert blocks, "the README has a Python quickstart"
+    namespace: dict = {}  # the blocks run in order, like a notebook's cells
     for block in blocks:
-        exec(compile(block, str(README), "exec"), {})
+        exec(compile(block, str(README), "exec"), namespace)
 
 
 def test_readme_names_the_two_commands():

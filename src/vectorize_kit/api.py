@@ -163,8 +163,13 @@ class Workspace:
         crash of the process or the machine. ``False`` is faster and still survives a crash
         of the process.
 
+    hf_endpoint
+        Keyword-only. The base URL of the Hugging Face API (default: the Hugging Face router,
+        or ``$VECTORIZE_KIT_HF_ENDPOINT``), e.g. a loopback endpoint started with
+        ``vectorize-kit hf-endpoint`` for offline work.
+
     A directory is open in one process at a time (``WORKSPACE_LOCKED`` otherwise); within a
-    process, ``Workspace(path)`` again shares the open workspace.
+    process, ``Workspace(path)`` again shares the open workspace (and its first options).
 
     Examples
     --------
@@ -174,15 +179,17 @@ class Workspace:
     'demo'
     """
 
-    def __init__(self, path: str | Path | None = None, *, sync: bool = True) -> None:
+    def __init__(self, path: str | Path | None = None, *, sync: bool = True,
+                 hf_endpoint: str | None = None) -> None:
+        endpoints = {"huggingface": hf_endpoint} if hf_endpoint else None
         if path is None:
-            self._state = WorkspaceState(None, sync=sync)
+            self._state = WorkspaceState(None, sync=sync, endpoints=endpoints)
             return
         resolved = Path(path).expanduser().resolve()
         with _OPEN_LOCK:
             state = _OPEN.get(resolved)
             if state is None or state.closed:
-                state = WorkspaceState(resolved, sync=sync)
+                state = WorkspaceState(resolved, sync=sync, endpoints=endpoints)
                 _OPEN[resolved] = state
                 # a workspace nobody refers to any more gives its directory back
                 weakref.finalize(state, state.catalog.close)

@@ -106,7 +106,8 @@ class CollectionState:
         key = self._api_key(info.name) if info.external else None
         prefix = model.query_prefix if kind == "query" else model.passage_prefix
         try:
-            provider = get_provider(info.name)
+            endpoint = self.database.workspace.endpoints.get(info.name)
+            provider = get_provider(info.name, endpoint=endpoint)
         except KeyError:
             raise DataAPIError(
                 "EMBEDDING_PROVIDER_UNAVAILABLE",
@@ -262,8 +263,10 @@ class DatabaseState:
 class WorkspaceState:
     """All databases of a workspace directory (or of memory)."""
 
-    def __init__(self, path: str | Path | None, *, sync: bool = True) -> None:
+    def __init__(self, path: str | Path | None, *, sync: bool = True,
+                 endpoints: dict[str, str] | None = None) -> None:
         self.path = None if path is None else Path(path).expanduser().resolve()
+        self.endpoints = dict(endpoints or {})  # provider -> base URL of its API
         self.catalog = Catalog(self.path, sync=sync)
         self.integrations = Integrations(self.path)
         self.databases: dict[str, DatabaseState] = {}

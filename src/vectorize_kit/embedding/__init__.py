@@ -1,7 +1,7 @@
 """L2 embedding providers: the local ONNX model and the Hugging Face Serverless API.
 
 Providers are created lazily (the local model loads onnxruntime only when first used), one
-instance per process, through :func:`get_provider`.
+instance per process and endpoint, through :func:`get_provider`.
 """
 
 from __future__ import annotations
@@ -10,20 +10,35 @@ import threading
 
 from .base import Kind, Provider
 
-__all__ = ["Provider", "Kind", "get_provider"]
+__all__ = ["Provider", "Kind", "get_provider", "register_provider"]
 
-_providers: dict[str, Provider] = {}
+_providers: dict[tuple[str, str | None], Provider] = {}
 _lock = threading.Lock()
 
 
-def get_provider(name: str) -> Provider:
-    """The provider called ``name`` (``"local"``), created on first use."""
+def get_provider(name: str, *, endpoint: str | None = None) -> Provider:
+    """The provider called ``name`` (``"local"`` or ``"huggingface"``), created on first use.
+
+    ``endpoint`` is the base URL of an external provider's API (``None``: its default).
+    """
+    key = (name, endpoint)
     with _lock:
-        if name not in _providers:
+        if key not in _providers:
             if name == "local":
                 from .local import LocalProvider
 
-                _providers[name] = LocalProvider()
+                _providers[key] = LocalProvider()
+            elif name == "huggingface":
+                from .huggingface import HuggingFaceProvider
+
+                _providers[key] = HuggingFaceProvider(base_url=endpoint)
             else:
                 raise KeyError(name)
-        return _providers[name]
+        return _providers[key]
+
+
+def register_provider(provider: Provider, *, endpoint: str | None = None) -> None:
+    """Use ``provider`` (e.g. a ``HuggingFaceProvider`` with other timeouts or retries) for
+    its name and endpoint from now on in this process."""
+    with _lock:
+        _providers[(provider.name, endpoint)] = provider
