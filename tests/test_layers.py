@@ -16,7 +16,7 @@ LAYERS = {
     "store": 2, "embedding": 2, "integrations": 2,
     "commands": 3, "api": 3,
     "viz": 4, "server": 4, "migrate": 4, "remote": 4,
-    "widgets": 5,
+    "widgets": 5, "cli": 5,
 }
 L2 = {"store", "embedding", "integrations"}
 

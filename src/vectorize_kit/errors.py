@@ -84,6 +84,8 @@ CODES: dict[str, tuple[str, str, str]] = {
     "SHRED_BAD_BINARY_VECTOR_VALUE": ("REQUEST", "DOCUMENT", "Bad binary vector value"),
     "INVALID_VECTOR_LENGTH": ("REQUEST", "DOCUMENT", "Vector length does not match"),
     "INVALID_VECTORIZE_VALUE_TYPE": ("REQUEST", "DOCUMENT", "Invalid $vectorize value"),
+    "VECTORIZE_TEXT_TOO_LONG": (
+        "REQUEST", "DOCUMENT", "$vectorize text longer than the model's token limit"),
     # filter, sort, projection
     "UNSUPPORTED_FILTER_OPERATION": ("REQUEST", "FILTER", "Filter operation not supported"),
     "INVALID_FILTER_EXPRESSION": ("REQUEST", "FILTER", "Invalid filter expression"),
@@ -165,3 +167,8 @@ class DataAPIError(Exception):
 def error_object(error_code: str, message: str, **kwargs: Any) -> dict[str, Any]:
     """Shorthand for ``DataAPIError(error_code, message).to_dict()``."""
     return DataAPIError(error_code, message, **kwargs).to_dict()
+
+
+class TokenLimitWarning(UserWarning):
+    """``$vectorize`` texts longer than the model's token limit (one warning per call, listing
+    the documents, their token counts, the limit and what happens to them)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ModelInfo", "ProviderInfo", "PROVIDERS", "find_model"]
+__all__ = ["ModelInfo", "ProviderInfo", "PROVIDERS", "find_model", "LongTextPolicy"]
 
 HF_URL = "https://router.huggingface.co/hf-inference/models/{modelId}/pipeline/feature-extraction"
 BGE_QUERY = "Represent this sentence for searching relevant passages: "
@@ -82,3 +82,30 @@ def find_model(provider: str, model: str) -> ModelInfo | None:
     """The model ``model`` of ``provider``, or ``None``."""
     info = PROVIDERS.get(provider)
     return None if info is None else info.model(model)
+
+
+@dataclass(frozen=True)
+class LongTextPolicy:
+    """What to do with a ``$vectorize`` text longer than the model's token limit.
+
+    Parameters
+    ----------
+    mode
+        ``"truncate"`` (default): warn, and embed the text's first tokens (the model cuts the
+        rest); ``"error"``: refuse the command before anything is sent or stored
+        (``VECTORIZE_TEXT_TOO_LONG``); ``"chunk"``: on insert, store the text as several
+        documents of at most ``max_tokens`` tokens, each with ``parent_id``, ``chunk_index``
+        and ``chunk_count`` (updates and searches truncate, with a warning).
+    overlap
+        Tokens each chunk repeats from the previous one.
+    max_tokens
+        Tokens per chunk (default: the model's limit).
+    """
+
+    mode: str = "truncate"
+    overlap: int = 0
+    max_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("truncate", "error", "chunk"):
+            raise ValueError(f"mode must be 'truncate', 'error' or 'chunk', not {self.mode!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import DataAPIError
+from ..models import LongTextPolicy
 from .core import Result, logger, unwrap
 from .documents import COLLECTION_COMMANDS, export_rows
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
@@ -56,11 +57,14 @@ def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = 
 
 
 def execute_collection(coll: CollectionState, command: Any, *,
-                       embedding_api_key: str | None = None) -> Result:
+                       embedding_api_key: str | None = None,
+                       long_text: LongTextPolicy | None = None) -> Result:
     """Run a collection-level command under the collection's lock.
 
     ``embedding_api_key`` is the Data API's ``x-embedding-api-key``: the provider key for
-    this command only, in place of the collection's credential.
+    this command only, in place of the collection's credential. ``long_text`` says what to do
+    with ``$vectorize`` texts over the model's token limit (default: truncate, with a
+    :class:`~vectorize_kit.errors.TokenLimitWarning`).
     """
     name, body = unwrap(command)
     handler = COLLECTION_COMMANDS.get(name)
@@ -77,10 +81,12 @@ def execute_collection(coll: CollectionState, command: Any, *,
                 "(createCollection).",
             )
         coll.request_api_key = embedding_api_key
+        coll.request_long_text = long_text or LongTextPolicy()
         try:
             return handler(coll, body)
         finally:
             coll.request_api_key = None
+            coll.request_long_text = LongTextPolicy()
 
 
 def export_documents(coll: CollectionState, filter: Any, projection: Any, *,

@@ -7,12 +7,15 @@ with one ``store.put``/``delete``/``clear`` call, so it is atomic on disk.
 
 from __future__ import annotations
 
+import copy
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import limits
-from ..errors import DataAPIError
+from ..embedding.tokens import chunk_text, count_tokens
+from ..errors import DataAPIError, TokenLimitWarning
 from ..store.filters import Filter, parse_filter
 from ..store.paths import PathConflict, get_exact, set_path, split_path
 from ..store.projection import Projection, parse_projection
@@ -157,10 +160,64 @@ def _embed(coll: CollectionState, items: list[_Prepared]) -> None:
     pending = [p for p in items if p.text is not None]
     if not pending:
         return
-    vectors = coll.embed([p.text for p in pending])  # type: ignore[misc]
+    texts = [p.text for p in pending]
+    _check_lengths(coll, texts, [f"_id {_show_id(p.doc['_id'])!r}" for p in pending])
+    vectors = coll.embed(texts)  # type: ignore[arg-type]
     for item, vec in zip(pending, vectors):
         item.vector = np.asarray(vec, dtype=np.float32)
         item.text = None
+
+
+def _check_lengths(coll: CollectionState, texts: list[str], labels: list[str], *,
+                   kind: str = "passage") -> None:
+    """Warn about (or, under the ``error`` policy, refuse) texts over the token limit."""
+    model = coll.model
+    prefix = model.query_prefix if kind == "query" else model.passage_prefix
+    counts, exact = count_tokens([prefix + t for t in texts], model)
+    over = [(label, n) for label, n in zip(labels, counts) if n > model.max_tokens]
+    if not over:
+        return
+    how = ("exact counts" if exact
+           else "estimated counts: this model's tokenizer is not available offline")
+    listed = ", ".join(f"{label} ({n} tokens)" for label, n in over[:20])
+    more = f" and {len(over) - 20} more" if len(over) > 20 else ""
+    head = (f"{len(over)} $vectorize text(s) are longer than the {model.max_tokens}-token limit "
+            f"of {model.name} ({how}): {listed}{more}")
+    if coll.request_long_text.mode == "error":
+        raise DataAPIError(
+            "VECTORIZE_TEXT_TOO_LONG",
+            f"{head}. Nothing was sent or stored. Shorten them, or insert with "
+            "long_text='chunk' to split them into several documents, or 'truncate'.",
+        )
+    warnings.warn(f"{head}; the model embeds only their first {model.max_tokens} tokens. "
+                  "Insert with long_text='chunk' to split them into several documents, or "
+                  "'error' to refuse them.", TokenLimitWarning, stacklevel=2)
+
+
+def _chunked(coll: CollectionState, items: list[_Prepared]) -> list[_Prepared]:
+    """Under the ``chunk`` policy: each over-long text becomes documents of one chunk each,
+    ``{"_id": "<parent>#<k>", "parent_id", "chunk_index", "chunk_count", ...fields}``."""
+    policy = coll.request_long_text
+    if policy.mode != "chunk" or coll.settings.service is None:
+        return items
+    model = coll.model
+    # room for the passage prefix (its count includes [CLS] and [SEP], which chunks reserve)
+    reserved = count_tokens([model.passage_prefix], model)[0][0] - 2 if model.passage_prefix else 0
+    out: list[_Prepared] = []
+    for item in items:
+        pieces = ([item.text] if item.text is None else
+                  chunk_text(item.text, model, max_tokens=policy.max_tokens,
+                             overlap=policy.overlap, reserved=reserved))
+        if len(pieces) <= 1:
+            out.append(item)
+            continue
+        parent = item.doc["_id"]
+        fields = {k: v for k, v in item.doc.items() if k not in ("_id", "$vectorize")}
+        for k, piece in enumerate(pieces):
+            doc = {"_id": f"{_show_id(parent)}#{k}", "parent_id": parent, "chunk_index": k,
+                   "chunk_count": len(pieces), **copy.deepcopy(fields), "$vectorize": piece}
+            out.append(_Prepared(doc, None, piece))
+    return out
 
 
 # -- documents out ---------------------------------------------------------------------------
@@ -224,6 +281,7 @@ def _parse_sort(coll: CollectionState, clause: Any) -> _Sort:
             )
         if coll.settings.service is None:
             raise _no_service(coll)
+        _check_lengths(coll, [text], ["the search text"], kind="query")
         (vec,) = coll.embed([text], kind="query")
         return _Sort(vector=np.asarray(vec, dtype=np.float32))
     clause = _json_operand(clause, "SORT_CLAUSE_INVALID", "sort clause")
@@ -319,12 +377,13 @@ def insert_one(coll: CollectionState, body: dict) -> Result:
         raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
                            "Command field 'command.document' value null not valid: must not "
                            "be null.")
-    item = _prepare(coll, body["document"], None)
-    if coll.store.has(item.doc["_id"]):  # a per-document error: the envelope keeps status
-        return Result(status={"insertedIds": []}, errors=[_duplicate(item.doc["_id"])])
-    _embed(coll, [item])
-    coll.store.put([item.doc], [item.vector])
-    return Result(status={"insertedIds": [item.doc["_id"]]})
+    items = _chunked(coll, [_prepare(coll, body["document"], None)])
+    for item in items:
+        if coll.store.has(item.doc["_id"]):  # a per-document error: the envelope keeps status
+            return Result(status={"insertedIds": []}, errors=[_duplicate(item.doc["_id"])])
+    _embed(coll, items)
+    coll.store.put([i.doc for i in items], [i.vector for i in items])
+    return Result(status={"insertedIds": [i.doc["_id"] for i in items]})
 
 
 def insert_many(coll: CollectionState, body: dict) -> Result:
@@ -348,6 +407,7 @@ def insert_many(coll: CollectionState, body: dict) -> Result:
         )
     items = [_prepare(coll, d, i, deferred=True) for i, d in enumerate(docs)]
     _check_batch(coll, items)
+    items = _chunked(coll, items)  # long texts split into documents, when asked
     seen: set[Any] = set()
     outcome: list[DataAPIError | None | str] = []  # error, None (ok) or "SKIPPED"
     failed = False

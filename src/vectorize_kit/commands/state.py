@@ -16,9 +16,10 @@ import numpy as np
 
 from .. import limits
 from ..embedding import Kind, get_provider
+from ..embedding.cache import EmbeddingCache
 from ..errors import DataAPIError
 from ..integrations import Integrations
-from ..models import PROVIDERS
+from ..models import PROVIDERS, LongTextPolicy, ModelInfo
 from ..names import check_database_name, check_schema_name
 from ..store.catalog import Catalog
 from ..store.documents import DocumentStore
@@ -79,8 +80,10 @@ class CollectionState:
         self.lock = threading.RLock()
         self.dropped = False
         self.closed = False
-        # the x-embedding-api-key of the command being run (set under ``lock``)
+        # options of the command being run (set under ``lock``): its x-embedding-api-key and
+        # what to do with texts over the model's token limit
         self.request_api_key: str | None = None
+        self.request_long_text = LongTextPolicy()
 
     @property
     def name(self) -> str:
@@ -115,17 +118,36 @@ class CollectionState:
                 f"'{info.name}' is not installed in this version of vectorize_kit. Insert "
                 "'$vector' values instead.",
             ) from None
-        vectors = provider.embed([prefix + t for t in texts], model=model.name, kind=kind,
-                                 api_key=key)
-        if vectors.shape != (len(texts), model.dimension):
-            raise DataAPIError(
-                "EMBEDDING_PROVIDER_UNEXPECTED_RESPONSE",
-                f"The Embedding Provider returned an unexpected response.\nUnderlying problem: "
-                f"Embedding provider '{info.name}' did not return expected embedding length. "
-                f"Expect: '{len(texts)} x {model.dimension}'. Actual: "
-                f"'{' x '.join(map(str, vectors.shape))}'.",
-            )
-        return vectors
+        sent = [prefix + t for t in texts]
+        # the cache: a text embedded before (by this provider, endpoint and model) is not
+        # sent again, nor is a text repeated within this call
+        cache = self.database.workspace.embedding_cache
+        where = info.name if endpoint is None else f"{info.name}@{endpoint}"
+        vectors = cache.get_many(where, model.name, sent)
+        todo = list(dict.fromkeys(t for t, v in zip(sent, vectors) if v is None))
+        if todo:
+            fresh = provider.embed(todo, model=model.name, kind=kind, api_key=key)
+            if fresh.shape != (len(todo), model.dimension):
+                raise DataAPIError(
+                    "EMBEDDING_PROVIDER_UNEXPECTED_RESPONSE",
+                    f"The Embedding Provider returned an unexpected response.\nUnderlying "
+                    f"problem: Embedding provider '{info.name}' did not return expected "
+                    f"embedding length. Expect: '{len(todo)} x {model.dimension}'. Actual: "
+                    f"'{' x '.join(map(str, fresh.shape))}'.",
+                )
+            cache.put_many(where, model.name, todo, fresh)
+            found = dict(zip(todo, fresh))
+            vectors = [found[t] if v is None else v for t, v in zip(sent, vectors)]
+        return np.stack(vectors).astype(np.float32, copy=False)
+
+    @property
+    def model(self) -> ModelInfo:
+        """The model of the collection's embedding service."""
+        service = self.settings.service
+        assert service is not None
+        model = PROVIDERS[service["provider"]].model(service["modelName"])
+        assert model is not None
+        return model
 
     def _api_key(self, provider: str) -> str:
         if self.request_api_key:
@@ -269,6 +291,8 @@ class WorkspaceState:
         self.endpoints = dict(endpoints or {})  # provider -> base URL of its API
         self.catalog = Catalog(self.path, sync=sync)
         self.integrations = Integrations(self.path)
+        self.embedding_cache = EmbeddingCache(
+            None if self.path is None else self.path / "embedding-cache.sqlite")
         self.databases: dict[str, DatabaseState] = {}
         self.lock = threading.RLock()
         self.closed = False
@@ -319,6 +343,7 @@ class WorkspaceState:
         with self.lock:
             for db in self.databases.values():
                 db.close()
+            self.embedding_cache.close()
             self.catalog.close()
             self.closed = True
 

@@ -1,0 +1,122 @@
+"""The ``vectorize-kit`` command line.
+
+Commands
+--------
+``vectorize-kit hf-endpoint [--host 127.0.0.1] [--port 8080] [--token TOKEN ...]``
+    Run a loopback Hugging Face feature-extraction endpoint
+    (:class:`~vectorize_kit.embedding.hf_endpoint.HFEndpoint`, all-MiniLM-L6-v2 behind it)
+    in the foreground until Ctrl-C.  Point the ``huggingface`` provider, curl or
+    ``huggingface_hub`` at the URL it prints to work offline.  Tokens come from ``--token``
+    (repeatable), else from the ``HF_ENDPOINT_TOKEN`` environment variable, else one is
+    generated and printed once; a token given by the user is never printed.
+
+Also runs as ``python -m vectorize_kit.cli``.  Printing is this module's job (it is the
+user's terminal); the library itself never prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+__all__ = ["TOKEN_ENV", "build_parser", "main"]
+
+#: Environment variable holding the ``hf-endpoint`` token when ``--token`` is not given.
+TOKEN_ENV = "HF_ENDPOINT_TOKEN"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``vectorize-kit`` argument parser, one subcommand per command."""
+    parser = argparse.ArgumentParser(
+        prog="vectorize-kit",
+        description="Astra DB vectorize, locally: command-line tools of vectorize_kit.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    hf = commands.add_parser(
+        "hf-endpoint",
+        help="run a loopback Hugging Face feature-extraction endpoint (all-MiniLM-L6-v2)",
+        description="Serve POST /hf-inference/models/{model}/pipeline/feature-extraction "
+                    "on this machine, as the Hugging Face router does, with "
+                    "sentence-transformers/all-MiniLM-L6-v2 behind it. Runs until Ctrl-C.")
+    hf.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only)")
+    hf.add_argument("--port", type=int, default=8080,
+                    help="port to listen on; 0 picks a free one (default: 8080)")
+    hf.add_argument("--token", action="append", metavar="TOKEN",
+                    help=f"bearer token to accept (repeatable); default: ${TOKEN_ENV}, "
+                         "else a generated one, printed once")
+    hf.add_argument("--max-batch-size", type=int, default=32, metavar="N",
+                    help="most inputs a request may carry (default: 32, as TEI)")
+    hf.add_argument("-v", "--verbose", action="store_true",
+                    help="log every request to stderr (tokens are never logged)")
+    hf.set_defaults(func=_hf_endpoint)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``vectorize-kit`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+def _hf_endpoint(args: argparse.Namespace) -> int:
+    from .embedding.hf_endpoint import HFEndpoint
+    from .embedding.local import MODEL_NAME
+    from .errors import DataAPIError
+
+    if args.verbose:
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                            format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("vectorize_kit").setLevel(logging.DEBUG)
+
+    tokens = [t for t in (args.token or []) if t]
+    generated = None
+    if not tokens and os.environ.get(TOKEN_ENV):
+        tokens = [os.environ[TOKEN_ENV]]
+    if not tokens:
+        generated = secrets.token_urlsafe(24)
+        tokens = [generated]
+
+    try:
+        endpoint = HFEndpoint(tokens=set(tokens), host=args.host, port=args.port,
+                              max_batch_size=args.max_batch_size)
+        endpoint.start()
+    except OSError as exc:
+        print(f"vectorize-kit: cannot listen on {args.host}:{args.port} "
+              f"({exc.strerror or exc}). Pick another --port (0 picks a free one).",
+              file=sys.stderr)
+        return 1
+    except (ValueError, DataAPIError) as exc:
+        print(f"vectorize-kit: {exc}", file=sys.stderr)
+        return 1
+
+    # SIGTERM (e.g. from a process manager) stops as cleanly as Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        print(f"Hugging Face endpoint on {endpoint.url} (serving {MODEL_NAME})", flush=True)
+        if generated is not None:
+            print(f"Token (generated for this run; send it as 'Authorization: Bearer "
+                  f"<token>'): {generated}", flush=True)
+        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr, flush=True)
+    finally:
+        endpoint.stop()
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""An embedding cache: the same text is never sent to a provider twice.
+
+Keyed by (provider, model, sha256 of the exact text sent, prefixes included). A workspace on
+disk keeps it in ``<workspace>/embedding-cache.sqlite`` (SQLite: durable, and safe for several
+threads); an in-memory workspace keeps it in a dict. Only vectors and hashes are stored, never
+the texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["EmbeddingCache"]
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+class EmbeddingCache:
+    """Vectors by (provider, model, text).
+
+    Parameters
+    ----------
+    path
+        The SQLite file, or ``None`` to keep the cache in memory.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._memory: dict[tuple[str, str, bytes], bytes] = {}
+        self._db: sqlite3.Connection | None = None
+        self.hits = 0
+        self.misses = 0
+        if path is not None:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (provider TEXT, model TEXT, digest BLOB, "
+                "vector BLOB, PRIMARY KEY (provider, model, digest)) WITHOUT ROWID")
+
+    def get_many(self, provider: str, model: str, texts: list[str]
+                 ) -> list[np.ndarray | None]:
+        """The cached vector of each text, or ``None``."""
+        digests = [_digest(t) for t in texts]
+        with self._lock:
+            if self._db is None:
+                found = {d: self._memory.get((provider, model, d)) for d in digests}
+            else:
+                found = {}
+                unique = list(dict.fromkeys(digests))
+                for start in range(0, len(unique), 500):  # SQLite's parameter limit
+                    part = unique[start : start + 500]
+                    rows = self._db.execute(
+                        "SELECT digest, vector FROM vectors WHERE provider=? AND model=? AND "
+                        f"digest IN ({','.join('?' * len(part))})", (provider, model, *part))
+                    found.update(rows.fetchall())
+        out = [None if found.get(d) is None else np.frombuffer(found[d], dtype="<f4").copy()
+               for d in digests]
+        hits = sum(v is not None for v in out)
+        self.hits += hits
+        self.misses += len(out) - hits
+        return out
+
+    def put_many(self, provider: str, model: str, texts: list[str],
+                 vectors: np.ndarray) -> None:
+        rows = [(provider, model, _digest(t), np.asarray(v, dtype="<f4").tobytes())
+                for t, v in zip(texts, vectors)]
+        with self._lock:
+            if self._db is None:
+                self._memory.update({(p, m, d): v for p, m, d, v in rows})
+            else:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
+
+    def __len__(self) -> int:
+        with self._lock:
+            if self._db is None:
+                return len(self._memory)
+            return self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __repr__(self) -> str:
+        return f"EmbeddingCache(hits={self.hits}, misses={self.misses})"

@@ -1,0 +1,72 @@
+"""Token counts and chunking for the models of the catalogue (``hf-embeddings.md`` §2).
+
+all-MiniLM-L6-v2 and the three BGE-en-v1.5 models share the uncased BERT WordPiece vocabulary,
+so the tokenizer shipped for MiniLM counts their tokens exactly (``[CLS]`` and ``[SEP]``
+included). The E5 models use XLM-R's SentencePiece vocabulary, which is not available offline:
+their counts are estimates (about one token per three characters, on the safe side), and are
+reported as such.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..models import ModelInfo
+
+__all__ = ["count_tokens", "chunk_text", "CHARS_PER_TOKEN_ESTIMATE"]
+
+CHARS_PER_TOKEN_ESTIMATE = 3  # XLM-R averages nearer 4 on English: 3 errs towards warning
+
+
+def _tokenizer():  # the shipped BERT-uncased tokenizer, without truncation or padding
+    from .local import _counting_tokenizer
+
+    return _counting_tokenizer()
+
+
+def count_tokens(texts: list[str], model: ModelInfo) -> tuple[list[int], bool]:
+    """The tokens the model sees for each text (before truncation), and whether the counts
+    are exact (``False``: estimated)."""
+    if model.tokenizer == "bert-uncased":
+        if not texts:
+            return [], True
+        encodings = _tokenizer().encode_batch(list(texts), add_special_tokens=True)
+        return [len(e.ids) for e in encodings], True
+    return [math.ceil(len(t) / CHARS_PER_TOKEN_ESTIMATE) + 2 for t in texts], False
+
+
+def chunk_text(text: str, model: ModelInfo, *, max_tokens: int | None = None,
+               overlap: int = 0, reserved: int = 0) -> list[str]:
+    """Split ``text`` into pieces that each fit the model's token limit.
+
+    Parameters
+    ----------
+    max_tokens
+        Tokens per piece, special tokens included (default: the model's limit).
+    overlap
+        Tokens each piece repeats from the end of the previous one.
+    reserved
+        Tokens to leave free in every piece (e.g. for a passage prefix).
+
+    A text that fits comes back whole. Pieces are cut at token boundaries (at character
+    counts for the estimated E5 models) and keep the original text, spaces included.
+    """
+    limit = (max_tokens or model.max_tokens) - 2 - reserved  # [CLS] and [SEP]
+    if limit <= overlap or limit < 1:
+        raise ValueError(f"max_tokens leaves no room: {limit} tokens per piece, overlap "
+                         f"{overlap}")
+    if model.tokenizer != "bert-uncased":
+        width, step = limit * CHARS_PER_TOKEN_ESTIMATE, (limit - overlap) * CHARS_PER_TOKEN_ESTIMATE
+        return [text[i : i + width] for i in range(0, max(len(text) - overlap *
+                                                          CHARS_PER_TOKEN_ESTIMATE, 1), step)]
+    offsets = _tokenizer().encode(text, add_special_tokens=False).offsets
+    if len(offsets) <= limit:
+        return [text]
+    pieces = []
+    step = limit - overlap
+    for start in range(0, len(offsets), step):
+        stop = min(start + limit, len(offsets))
+        pieces.append(text[offsets[start][0] : offsets[stop - 1][1]])
+        if stop == len(offsets):
+            break
+    return pieces
