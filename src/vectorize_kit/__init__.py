@@ -26,12 +26,15 @@ from .api import (
                   UpdateResult,
                   Workspace,
 )
-from .errors import DataAPIError
+from .errors import DataAPIError, TokenLimitWarning
+from .models import LongTextPolicy
 
 __all__ = [
                   "Collection",
                   "Cursor",
                   "DataAPIError",
+    "TokenLimitWarning",
+    "LongTextPolicy",
                   "Database",
                   "DeleteResult",
                   "InsertManyError",

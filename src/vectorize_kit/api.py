@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import html
 import threading
+import warnings
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,8 +30,9 @@ from .commands import (
     execute_database,
     export_documents,
 )
-from .errors import DataAPIError
+from .errors import DataAPIError, TokenLimitWarning
 from .integrations import Credential
+from .models import LongTextPolicy
 
 __all__ = [
     "Collection",
@@ -114,6 +116,27 @@ def _progress(total: int, wanted: bool | None, description: str) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=description, unit="doc")
+
+
+def _rewarn(found: list[warnings.WarningMessage]) -> None:
+    """Warn again what a call caught, its token-limit warnings merged into one."""
+    merged = None
+    for w in found:
+        if isinstance(w.message, TokenLimitWarning):
+            merged = w.message if merged is None else merged.merged(w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if merged is not None:
+        warnings.warn(merged, stacklevel=3)
+
+
+def _policy(value: str | LongTextPolicy | None) -> LongTextPolicy | None:
+    if value is None or isinstance(value, LongTextPolicy):
+        return value
+    try:
+        return LongTextPolicy(value)
+    except ValueError as exc:
+        raise DataAPIError("COMMAND_FIELD_VALUE_INVALID", f"long_text: {exc}.") from None
 
 
 def _records_frame(records: list[dict]) -> Any:
@@ -428,17 +451,19 @@ class Database:
                                    embedding_api_key=embedding_api_key)
 
     def get_collection(self, name: str, *, keyspace: str | None = None,
-                       embedding_api_key: str | None = None) -> Collection:
+                       embedding_api_key: str | None = None,
+                       long_text: str | LongTextPolicy | None = None) -> Collection:
         """The collection ``name``; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist.
 
         ``embedding_api_key`` (the Data API's ``x-embedding-api-key``) is sent with every
-        command of the returned object, in place of the collection's credential.
+        command of the returned object, in place of the collection's credential;
+        ``long_text`` is its default policy for over-long ``$vectorize`` texts.
         """
         if self._state.closed:
             raise closed_error(self._state.workspace.path)
         state = self._state.collection(keyspace, name)  # UNKNOWN_COLLECTION_OR_TABLE if missing
         return Collection(self._state, state.keyspace, name,
-                          embedding_api_key=embedding_api_key)
+                          embedding_api_key=embedding_api_key, long_text=long_text)
 
     def list_collection_names(self, *, keyspace: str | None = None) -> list[str]:
         return self._run({"findCollections": {}}, keyspace).status["collections"]  # type: ignore
@@ -475,11 +500,13 @@ class Collection:
     """
 
     def __init__(self, database: DatabaseState, keyspace: str, name: str, *,
-                 embedding_api_key: str | None = None) -> None:
+                 embedding_api_key: str | None = None,
+                 long_text: str | LongTextPolicy | None = None) -> None:
         self._database = database
         self._keyspace = keyspace
         self._name = name
         self._api_key = embedding_api_key  # never shown: not in any repr
+        self._long_text = _policy(long_text)
 
     @property
     def _state(self) -> CollectionState:
@@ -495,30 +522,38 @@ class Collection:
     def keyspace(self) -> str:
         return self._keyspace
 
-    def command(self, cmd: dict, *, embedding_api_key: str | None = None) -> dict:
+    def command(self, cmd: dict, *, embedding_api_key: str | None = None,
+                long_text: str | LongTextPolicy | None = None) -> dict:
         """Run a Data API collection command; return the envelope (never raises for a
-        command error). ``embedding_api_key`` is the ``x-embedding-api-key`` header."""
+        command error). ``embedding_api_key`` is the ``x-embedding-api-key`` header;
+        ``long_text`` what to do with texts over the model's token limit
+        (:class:`~vectorize_kit.models.LongTextPolicy`)."""
         return envelope_of(lambda: execute_collection(
-            self._state, cmd, embedding_api_key=embedding_api_key or self._api_key))
+            self._state, cmd, embedding_api_key=embedding_api_key or self._api_key,
+            long_text=_policy(long_text) or self._long_text))
 
-    def _run(self, cmd: dict) -> Result:
-        return _raise_errors(execute_collection(self._state, cmd,
-                                                embedding_api_key=self._api_key))
+    def _run(self, cmd: dict, long_text: str | LongTextPolicy | None = None) -> Result:
+        return _raise_errors(execute_collection(
+            self._state, cmd, embedding_api_key=self._api_key,
+            long_text=_policy(long_text) or self._long_text))
 
     def options(self) -> dict:
         """The collection's options, as findCollections with explain shows them (a copy)."""
         return copy.deepcopy(self._state.settings.options)
 
     # -- writes ------------------------------------------------------------------------------
-    def insert_one(self, document: dict) -> InsertOneResult:
+    def insert_one(self, document: dict, *,
+                   long_text: str | LongTextPolicy | None = None) -> InsertOneResult:
         """Insert one document (``$vector`` may be a list, ``{"$binary": ...}`` or a numpy
-        array)."""
-        result = self._run({"insertOne": {"document": document}})
+        array). With ``long_text="chunk"``, a long ``$vectorize`` text may be stored as
+        several documents: ``inserted_id`` is then the first one's."""
+        result = self._run({"insertOne": {"document": document}}, long_text)
         return InsertOneResult(result.status["insertedIds"][0])  # type: ignore[index]
 
     def insert_many(self, documents: Iterable[dict], *, ordered: bool = False,
                     chunk_size: int = limits.MAX_INSERT_MANY,
-                    progress: bool | None = None) -> InsertManyResult:
+                    progress: bool | None = None,
+                    long_text: str | LongTextPolicy | None = None) -> InsertManyResult:
         """Insert documents in chunks of at most 100 (one insertMany command each).
 
         Unordered (the default) inserts every document it can and then raises
@@ -527,8 +562,15 @@ class Collection:
         Parameters
         ----------
         progress
-            Show a progress bar (a widget in Jupyter, text elsewhere). By default, only for
-            inserts of 1,000 documents or more. ``TQDM_DISABLE=1`` turns bars off globally.
+            Show a progress bar (a widget in Jupyter, text elsewhere). By default, for inserts
+            of 1,000 documents or more, or of 100 or more with ``$vectorize`` texts to embed.
+            ``TQDM_DISABLE=1`` turns bars off globally.
+        long_text
+            What to do with ``$vectorize`` texts over the model's token limit: ``"truncate"``
+            (default: a :class:`~vectorize_kit.errors.TokenLimitWarning`, and the model embeds
+            their beginning), ``"error"``, or ``"chunk"`` (split into several documents with
+            ``parent_id`` and ``chunk_index``); or a
+            :class:`~vectorize_kit.models.LongTextPolicy` for the chunks' size and overlap.
         """
         if not 1 <= chunk_size <= limits.MAX_INSERT_MANY:
             raise DataAPIError(
@@ -538,7 +580,14 @@ class Collection:
         errors: list[DataAPIError] = []
         failed = 0
         documents = list(documents)
-        bar = _progress(len(documents), progress, f"insert_many into {self.name}")
+        policy = _policy(long_text) or self._long_text
+        embeds = len(documents) >= 100 and any(
+            isinstance(d, dict) and "$vectorize" in d for d in documents)
+        bar = _progress(len(documents), True if progress is None and embeds else progress,
+                        f"insert_many into {self.name}")
+        caught = warnings.catch_warnings(record=True)
+        found = caught.__enter__()  # one TokenLimitWarning per call, not one per chunk
+        warnings.simplefilter("always", TokenLimitWarning)
         try:
             for start in range(0, len(documents), chunk_size):
                 chunk = documents[start : start + chunk_size]
@@ -546,7 +595,7 @@ class Collection:
                     result = execute_collection(self._state, {"insertMany": {
                         "documents": chunk,
                         "options": {"ordered": ordered, "returnDocumentResponses": True}}},
-                        embedding_api_key=self._api_key)
+                        embedding_api_key=self._api_key, long_text=policy)
                 except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
                     where = f"documents {start} to {start + len(chunk) - 1}"
                     errors.append(DataAPIError(exc.error_code, f"{exc.message} (in {where} of "
@@ -567,31 +616,35 @@ class Collection:
                     break
         finally:
             bar.close()
+            caught.__exit__(None, None, None)
+            _rewarn(found)
         if errors:
             raise InsertManyError(errors[0], inserted, errors, total=len(documents),
                                   failed=len(documents) - len(inserted))
         return InsertManyResult(inserted)
 
     def update_one(self, filter: dict, update: dict, *, sort: dict | None = None,
-                   upsert: bool = False) -> UpdateResult:
+                   upsert: bool = False,
+                   long_text: str | LongTextPolicy | None = None) -> UpdateResult:
         body: dict[str, Any] = {"filter": filter, "update": update, "options": {"upsert": upsert}}
         if sort:
             body["sort"] = sort
-        return self._update_result(self._run({"updateOne": body}).status)
+        return self._update_result(self._run({"updateOne": body}, long_text).status)
 
     @staticmethod
     def _update_result(status: Any) -> UpdateResult:
         return UpdateResult(status["matchedCount"], status["modifiedCount"],
                             status.get("upsertedId"))
 
-    def update_many(self, filter: dict, update: dict, *, upsert: bool = False) -> UpdateResult:
+    def update_many(self, filter: dict, update: dict, *, upsert: bool = False,
+                    long_text: str | LongTextPolicy | None = None) -> UpdateResult:
         """Update every matching document (several updateMany pages of 20)."""
         matched = modified = 0
         upserted = None
         options: dict[str, Any] = {"upsert": upsert}
         while True:
             status = self._run({"updateMany": {"filter": filter, "update": update,
-                                               "options": options}}).status or {}
+                                               "options": options}}, long_text).status or {}
             matched += status["matchedCount"]
             modified += status["modifiedCount"]
             upserted = status.get("upsertedId", upserted)

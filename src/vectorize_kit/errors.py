@@ -170,5 +170,35 @@ def error_object(error_code: str, message: str, **kwargs: Any) -> dict[str, Any]
 
 
 class TokenLimitWarning(UserWarning):
-    """``$vectorize`` texts longer than the model's token limit (one warning per call, listing
-    the documents, their token counts, the limit and what happens to them)."""
+    """``$vectorize`` texts longer than the model's token limit: one warning per call, listing
+    the documents, their token counts, the limit and what happens to them.
+
+    Attributes
+    ----------
+    items
+        ``(label, token count)`` for each text, e.g. ``("_id 'doc-7'", 412)``.
+    model, limit
+        The model and its token limit.
+    exact
+        Whether the counts are exact (the model's tokenizer) or estimated.
+    """
+
+    def __init__(self, items: list[tuple[str, int]], *, model: str, limit: int,
+                 exact: bool) -> None:
+        self.items = list(items)
+        self.model = model
+        self.limit = limit
+        self.exact = exact
+        how = ("exact counts" if exact
+               else "estimated counts: this model's tokenizer is not available offline")
+        listed = ", ".join(f"{label} ({n} tokens)" for label, n in self.items[:20])
+        more = f" and {len(self.items) - 20} more" if len(self.items) > 20 else ""
+        super().__init__(
+            f"{len(self.items)} $vectorize text(s) are longer than the {limit}-token limit of "
+            f"{model} ({how}): {listed}{more}; the model embeds only their first {limit} "
+            "tokens. Pass long_text='chunk' to split them into several documents, or 'error' "
+            "to refuse them.")
+
+    def merged(self, other: TokenLimitWarning) -> TokenLimitWarning:
+        return TokenLimitWarning(self.items + other.items, model=self.model, limit=self.limit,
+                                 exact=self.exact and other.exact)

@@ -8,6 +8,7 @@ with one ``store.put``/``delete``/``clear`` call, so it is atomic on disk.
 from __future__ import annotations
 
 import copy
+import json
 import warnings
 from typing import Any
 
@@ -161,7 +162,7 @@ def _embed(coll: CollectionState, items: list[_Prepared]) -> None:
     if not pending:
         return
     texts = [p.text for p in pending]
-    _check_lengths(coll, texts, [f"_id {_show_id(p.doc['_id'])!r}" for p in pending])
+    _check_lengths(coll, texts, [f"_id {json.dumps(p.doc['_id'])}" for p in pending])
     vectors = coll.embed(texts)  # type: ignore[arg-type]
     for item, vec in zip(pending, vectors):
         item.vector = np.asarray(vec, dtype=np.float32)
@@ -177,21 +178,15 @@ def _check_lengths(coll: CollectionState, texts: list[str], labels: list[str], *
     over = [(label, n) for label, n in zip(labels, counts) if n > model.max_tokens]
     if not over:
         return
-    how = ("exact counts" if exact
-           else "estimated counts: this model's tokenizer is not available offline")
-    listed = ", ".join(f"{label} ({n} tokens)" for label, n in over[:20])
-    more = f" and {len(over) - 20} more" if len(over) > 20 else ""
-    head = (f"{len(over)} $vectorize text(s) are longer than the {model.max_tokens}-token limit "
-            f"of {model.name} ({how}): {listed}{more}")
+    warning = TokenLimitWarning(over, model=model.name, limit=model.max_tokens, exact=exact)
     if coll.request_long_text.mode == "error":
         raise DataAPIError(
             "VECTORIZE_TEXT_TOO_LONG",
-            f"{head}. Nothing was sent or stored. Shorten them, or insert with "
-            "long_text='chunk' to split them into several documents, or 'truncate'.",
+            str(warning).split("; the model embeds")[0] + ". Nothing was sent or stored. "
+            "Shorten them, or insert with long_text='chunk' to split them into several "
+            "documents, or 'truncate'.",
         )
-    warnings.warn(f"{head}; the model embeds only their first {model.max_tokens} tokens. "
-                  "Insert with long_text='chunk' to split them into several documents, or "
-                  "'error' to refuse them.", TokenLimitWarning, stacklevel=2)
+    warnings.warn(warning, stacklevel=2)
 
 
 def _chunked(coll: CollectionState, items: list[_Prepared]) -> list[_Prepared]:
