@@ -203,8 +203,10 @@ def test_thirty_percent_faults_still_embed_everything(ep):
     reference = LocalProvider().embed(texts, model=MINILM)
     ep.faults.extend([Fault("rate_limit", probability=0.1, retry_after=0),
                       Fault("loading", probability=0.1, estimated_time=0.0),
-                      Fault("timeout", probability=0.1, delay=0.4)])
-    register_provider(HuggingFaceProvider(base_url=ep.url, timeout=0.25, max_retries=12,
+                      Fault("timeout", probability=0.1, delay=2.0)])
+    # a stalled answer (2 s) is far past the client's timeout; a normal one (one batch of
+    # model compute, even on a busy 2-core machine) is far below it
+    register_provider(HuggingFaceProvider(base_url=ep.url, timeout=1.5, max_retries=12,
                                           backoff=0.01, max_in_flight=4), endpoint=ep.url)
     ws = vk.Workspace(hf_endpoint=ep.url)
     try:
