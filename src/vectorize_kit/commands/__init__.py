@@ -56,6 +56,19 @@ def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = 
     raise _unknown(name, "Database", {**GENERAL_COMMANDS, **KEYSPACE_COMMANDS})
 
 
+def _check_usable(coll: CollectionState) -> None:
+    """The collection is neither closed with its workspace nor deleted (under its lock)."""
+    if coll.closed:
+        raise closed_error(coll.database.workspace.path)
+    if coll.dropped:
+        raise DataAPIError(
+            "UNKNOWN_COLLECTION_OR_TABLE",
+            f"The command tried to get a Collection or Table {coll.name} that does not exist "
+            f"in the Keyspace {coll.keyspace}: it was deleted. Create it again "
+            "(createCollection).",
+        )
+
+
 def execute_collection(coll: CollectionState, command: Any, *,
                        embedding_api_key: str | None = None,
                        long_text: LongTextPolicy | None = None) -> Result:
@@ -71,15 +84,7 @@ def execute_collection(coll: CollectionState, command: Any, *,
     if handler is None:
         raise _unknown(name, "Collection", COLLECTION_COMMANDS)
     with coll.lock:
-        if coll.closed:
-            raise closed_error(coll.database.workspace.path)
-        if coll.dropped:
-            raise DataAPIError(
-                "UNKNOWN_COLLECTION_OR_TABLE",
-                f"The command tried to get a Collection or Table {coll.name} that does not "
-                f"exist in the Keyspace {coll.keyspace}: it was deleted. Create it again "
-                "(createCollection).",
-            )
+        _check_usable(coll)
         coll.request_api_key = embedding_api_key
         coll.request_long_text = long_text or LongTextPolicy()
         try:
@@ -94,13 +99,7 @@ def export_documents(coll: CollectionState, filter: Any, projection: Any, *,
     """Every matching document (projected) and, if asked, its vector, in one locked read:
     the bulk read behind ``to_pandas``, without paging."""
     with coll.lock:
-        if coll.closed:
-            raise closed_error(coll.database.workspace.path)
-        if coll.dropped:
-            raise DataAPIError(
-                "UNKNOWN_COLLECTION_OR_TABLE",
-                f"The collection {coll.qualified_name} was deleted; create it again first.",
-            )
+        _check_usable(coll)
         return export_rows(coll, filter, projection, include_vector=include_vector)
 
 

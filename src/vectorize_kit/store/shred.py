@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import limits
 from ..errors import DataAPIError
-from ..values import EJSON_KEYS, is_ejson
+from ..values import EJSON_KEYS, is_ejson, json_type_name
 
 __all__ = [
     "RESERVED_FIELDS",
@@ -145,7 +145,7 @@ def check_document(doc: Any, *, indexing: Indexing, position: int | None = None)
         raise DataAPIError(
             "SHRED_BAD_DOCUMENT_TYPE",
             f"Document to insert must be a JSON Object, instead got "
-            f"{_json_type(doc)}{where}.",
+            f"{json_type_name(doc)}{where}.",
         )
     if "_id" in doc:
         check_doc_id(doc["_id"])
@@ -173,20 +173,6 @@ def _json_len(value: Any) -> int:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return len(repr(value))
     return len(json.dumps(value, ensure_ascii=False))
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "Array"
-    if isinstance(value, str):
-        return "String"
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, (int, float)):
-        return "Number"
-    if value is None:
-        return "Null"
-    return type(value).__name__
 
 
 def _check_name(name: str, path: str) -> None:
