@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import vectorize_kit as vk
+
+# Tests never leave the machine: a huggingface provider without an explicit endpoint goes to
+# a closed loopback port (and fails at once) instead of the Hugging Face router.
+os.environ["VECTORIZE_KIT_HF_ENDPOINT"] = "http://127.0.0.1:9"
 
 
 @pytest.fixture

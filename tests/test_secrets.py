@@ -8,6 +8,7 @@ import os
 import stat
 
 import vectorize_kit as vk
+from vectorize_kit.embedding.hf_endpoint import HFEndpoint
 
 TOKEN = "tok-PLANTED-3f9a1c7e5b"  # stands for a Hugging Face user access token
 HEADER_KEY = "key-PLANTED-header-8d2e"  # a per-call x-embedding-api-key
@@ -33,7 +34,10 @@ def test_tokens_never_leak(tmp_path, caplog):
 
     caplog.set_level(logging.DEBUG, logger="vectorize_kit")
     root = tmp_path / "ws"
-    with vk.Workspace(root) as ws:
+    # a loopback Hugging Face endpoint that accepts the planted token (the per-call key it
+    # refuses), so that every path runs for real, the failing ones included
+    endpoint = HFEndpoint(tokens={TOKEN}).start()
+    with vk.Workspace(root, hf_endpoint=endpoint.url) as ws:
         db = show(ws.create_database("d"))
         other = ws.create_database("other")
         integ = show(ws.integrations)
@@ -44,12 +48,13 @@ def test_tokens_never_leak(tmp_path, caplog):
                                                        "modelName": MINILM}))
         show(coll.options())
         show(db.command({"findCollections": {"options": {"explain": True}}}))
-        # every vectorize path fails here (no HF provider in this release, or no scope)...
+        # every vectorize path, through the credential...
         show(coll.command({"insertOne": {"document": {"$vectorize": "hello"}}}))
         show(coll.command({"find": {"sort": {"$vectorize": "hello"}}}))
         attempt(lambda: coll.insert_many([{"$vectorize": "a"}, {"$vectorize": "b"}]))
         attempt(lambda: coll.update_one({}, {"$set": {"$vectorize": "c"}}, upsert=True))
-        # ... with a per-call key too
+        show(coll.find({}, projection={"*": 1}).to_list())
+        # ... with a per-call key that the provider refuses (401) too
         keyed = show(db.get_collection("c", embedding_api_key=HEADER_KEY))
         show(keyed.command({"insertOne": {"document": {"$vectorize": "hello"}}}))
         show(coll.command({"insertOne": {"document": {"$vectorize": "x"}}},
@@ -65,6 +70,9 @@ def test_tokens_never_leak(tmp_path, caplog):
         show(integ.remove_credential("huggingface", "planted"))
         show(coll.command({"insertOne": {"document": {"$vectorize": "hello"}}}))
         show(integ.add_credential("huggingface", "planted", TOKEN, databases=[db]))
+        show(coll.command({"insertOne": {"document": {"$vectorize": "restored"}}}))
+    endpoint.stop()
+    assert len(endpoint.requests) >= 5  # the provider was really called
     seen.append(caplog.text)
     for text in seen:
         assert TOKEN not in text and HEADER_KEY not in text, text

@@ -29,6 +29,7 @@ from .commands import (
     execute_collection,
     execute_database,
     export_documents,
+    prefetch,
 )
 from .errors import DataAPIError, TokenLimitWarning
 from .integrations import Credential
@@ -589,6 +590,17 @@ class Collection:
         found = caught.__enter__()  # one TokenLimitWarning per call, not one per chunk
         warnings.simplefilter("always", TokenLimitWarning)
         try:
+            texts = [d["$vectorize"] for d in documents
+                     if isinstance(d, dict) and isinstance(d.get("$vectorize"), str)]
+            if len(texts) > chunk_size and policy is not None and policy.mode != "truncate":
+                texts = []  # chunked or refused texts are not embedded whole
+            if len(texts) > chunk_size:
+                # embed the whole call's texts at once, in parallel requests, so that the
+                # chunks below find them in the cache instead of each waiting on the provider
+                try:
+                    prefetch(self._state, texts, embedding_api_key=self._api_key)
+                except DataAPIError:
+                    pass  # the chunks meet the same error, and report it per document
             for start in range(0, len(documents), chunk_size):
                 chunk = documents[start : start + chunk_size]
                 try:

@@ -217,7 +217,9 @@ def test_thirty_percent_faults_still_embed_everything(ep):
         coll.insert_many(docs, progress=False)
         assert len(coll) == 1000
         statuses = [r["status"] for r in ep.requests]
-        assert statuses.count(200) >= 32 and len(statuses) > 40  # faults did happen
+        # 1000 distinct texts embedded up front, in 32 requests; faults made it take more
+        # (a stalled request still ends in 200 at the endpoint after the client gave up)
+        assert statuses.count(200) >= 32 and sum(f.applied for f in ep.faults) > 0
         got = coll.to_pandas(include_vector=True)
         for _id, vec in zip(got["_id"], got["$vector"]):
             assert np.allclose(vec, reference[int(_id)], atol=1e-5)

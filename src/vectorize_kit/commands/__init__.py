@@ -13,12 +13,13 @@ from typing import Any
 from ..errors import DataAPIError
 from ..models import LongTextPolicy
 from .core import Result, logger, unwrap
-from .documents import COLLECTION_COMMANDS, export_rows
+from .documents import COLLECTION_COMMANDS, export_rows, prefetch_embeddings
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
 from .state import CollectionSettings, CollectionState, DatabaseState, WorkspaceState, closed_error
 
 __all__ = [
     "export_documents",
+    "prefetch",
     "CollectionSettings",
     "CollectionState",
     "DatabaseState",
@@ -92,6 +93,18 @@ def execute_collection(coll: CollectionState, command: Any, *,
         finally:
             coll.request_api_key = None
             coll.request_long_text = LongTextPolicy()
+
+
+def prefetch(coll: CollectionState, texts: list[str], *,
+             embedding_api_key: str | None = None) -> None:
+    """Embed ``$vectorize`` texts into the cache ahead of the commands that insert them."""
+    with coll.lock:
+        _check_usable(coll)
+        coll.request_api_key = embedding_api_key
+        try:
+            prefetch_embeddings(coll, texts)
+        finally:
+            coll.request_api_key = None
 
 
 def export_documents(coll: CollectionState, filter: Any, projection: Any, *,

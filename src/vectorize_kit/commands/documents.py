@@ -174,8 +174,12 @@ def _check_lengths(coll: CollectionState, texts: list[str], labels: list[str], *
     """Warn about (or, under the ``error`` policy, refuse) texts over the token limit."""
     model = coll.model
     prefix = model.query_prefix if kind == "query" else model.passage_prefix
-    counts, exact = count_tokens([prefix + t for t in texts], model)
-    over = [(label, n) for label, n in zip(labels, counts) if n > model.max_tokens]
+    # A character gives at most one token (plus [CLS] and [SEP]): shorter texts can not be
+    # over the limit, and need no tokenizing (a cache hit then costs next to nothing).
+    sure = model.max_tokens - 2 if model.tokenizer == "bert-uncased" else 0
+    suspects = [i for i, t in enumerate(texts) if len(prefix) + len(t) > sure]
+    counts, exact = count_tokens([prefix + texts[i] for i in suspects], model)
+    over = [(labels[i], n) for i, n in zip(suspects, counts) if n > model.max_tokens]
     if not over:
         return
     warning = TokenLimitWarning(over, model=model.name, limit=model.max_tokens, exact=exact)
@@ -810,6 +814,18 @@ def find_one_and_delete(coll: CollectionState, body: dict) -> Result:
     doc = _render(coll, int(rows[0]), proj)
     coll.store.delete([coll.store.docs()[rows[0]]["_id"]])
     return Result(status={"deletedCount": 1}, data={"document": doc})
+
+
+def prefetch_embeddings(coll: CollectionState, texts: list[str]) -> None:
+    """Embed texts ahead of the inserts that will use them, all at once (the provider sends
+    its requests in parallel) and into the cache, where those inserts then find them."""
+    if coll.settings.service is None:
+        return
+    todo = [t for t in dict.fromkeys(texts) if isinstance(t, str) and t.strip()]
+    if todo:
+        with warnings.catch_warnings():  # the inserts warn about long texts, not this
+            warnings.simplefilter("ignore", TokenLimitWarning)
+            coll.embed(todo)
 
 
 def export_rows(coll: CollectionState, filter: Any, projection: Any, *,

@@ -6,6 +6,7 @@ instance per process and endpoint, through :func:`get_provider`.
 
 from __future__ import annotations
 
+import atexit
 import threading
 
 from .base import Kind, Provider
@@ -42,3 +43,11 @@ def register_provider(provider: Provider, *, endpoint: str | None = None) -> Non
     its name and endpoint from now on in this process."""
     with _lock:
         _providers[(provider.name, endpoint)] = provider
+
+
+@atexit.register
+def _close_providers() -> None:
+    for provider in list(_providers.values()):
+        close = getattr(provider, "close", None)
+        if close is not None:
+            close()

@@ -125,6 +125,13 @@ class HuggingFaceProvider:
                     limits=httpx.Limits(max_connections=self.max_in_flight))
             return self._client
 
+    def close(self) -> None:
+        """Close the HTTP connections (a later call opens new ones)."""
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
     def url(self, model: str) -> str:
         # the model id goes in verbatim, its slash included, as the Data API does
         return f"{self.base_url}/hf-inference/models/{model}/pipeline/feature-extraction"
