@@ -111,7 +111,8 @@ class _NoBar:
 
 
 def _progress(total: int, wanted: bool | None, description: str) -> Any:
-    """A tqdm bar (``tqdm.auto``: a widget in a notebook) or a stand-in that shows nothing."""
+    """A tqdm bar (``tqdm.auto``: a widget in a notebook) or a stand-in that shows nothing;
+    ``wanted=None``: a bar for 1,000 items or more."""
     if wanted is False or (wanted is None and total < 1000):
         return _NoBar()
     from tqdm.auto import tqdm
@@ -577,63 +578,60 @@ class Collection:
             raise DataAPIError(
                 "COMMAND_FIELD_VALUE_INVALID",
                 f"chunk_size must be 1 to {limits.MAX_INSERT_MANY}, not {chunk_size!r}.")
-        inserted: list[Any] = []
-        errors: list[DataAPIError] = []
-        failed = 0
         documents = list(documents)
         policy = _policy(long_text) or self._long_text
-        embeds = len(documents) >= 100 and any(
-            isinstance(d, dict) and "$vectorize" in d for d in documents)
-        bar = _progress(len(documents), True if progress is None and embeds else progress,
-                        f"insert_many into {self.name}")
-        caught = warnings.catch_warnings(record=True)
-        found = caught.__enter__()  # one TokenLimitWarning per call, not one per chunk
-        warnings.simplefilter("always", TokenLimitWarning)
+        texts = [d["$vectorize"] for d in documents
+                 if isinstance(d, dict) and isinstance(d.get("$vectorize"), str)]
+        show = progress if progress is not None else len(texts) >= 100 or None
+        bar = _progress(len(documents), show, f"insert_many into {self.name}")
         try:
-            texts = [d["$vectorize"] for d in documents
-                     if isinstance(d, dict) and isinstance(d.get("$vectorize"), str)]
-            if len(texts) > chunk_size and policy is not None and policy.mode != "truncate":
-                texts = []  # chunked or refused texts are not embedded whole
-            if len(texts) > chunk_size:
-                # embed the whole call's texts at once, in parallel requests, so that the
-                # chunks below find them in the cache instead of each waiting on the provider
-                try:
-                    prefetch(self._state, texts, embedding_api_key=self._api_key)
-                except DataAPIError:
-                    pass  # the chunks meet the same error, and report it per document
-            for start in range(0, len(documents), chunk_size):
-                chunk = documents[start : start + chunk_size]
-                try:
-                    result = execute_collection(self._state, {"insertMany": {
-                        "documents": chunk,
-                        "options": {"ordered": ordered, "returnDocumentResponses": True}}},
-                        embedding_api_key=self._api_key, long_text=policy)
-                except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
-                    where = f"documents {start} to {start + len(chunk) - 1}"
-                    errors.append(DataAPIError(exc.error_code, f"{exc.message} (in {where} of "
-                                               "this insert_many: none of them was inserted)",
-                                               document_ids=exc.document_ids))
-                    failed += len(chunk)
-                    if ordered:
-                        break
-                    continue
-                for row in result.status["documentResponses"]:  # type: ignore[index]
-                    if row["status"] == "OK":
-                        inserted.append(row["_id"])
-                    else:
-                        failed += 1
-                errors.extend(result.errors)
-                bar.update(len(chunk))
-                if result.errors and ordered:
-                    break
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TokenLimitWarning)
+                if len(texts) > chunk_size and (policy is None or policy.mode == "truncate"):
+                    # embed the whole call's texts at once, in parallel requests, so that the
+                    # chunks find them in the cache instead of each waiting on the provider
+                    # (chunked or refused texts are not embedded whole)
+                    try:
+                        prefetch(self._state, texts, embedding_api_key=self._api_key)
+                    except DataAPIError:
+                        pass  # the chunks meet the same error and report it per document
+                inserted, errors = self._insert_chunks(documents, ordered, chunk_size, policy,
+                                                       bar)
         finally:
             bar.close()
-            caught.__exit__(None, None, None)
-            _rewarn(found)
+        _rewarn(caught)  # one TokenLimitWarning for the call, not one per chunk
         if errors:
             raise InsertManyError(errors[0], inserted, errors, total=len(documents),
                                   failed=len(documents) - len(inserted))
         return InsertManyResult(inserted)
+
+    def _insert_chunks(self, documents: list, ordered: bool, chunk_size: int,
+                       policy: LongTextPolicy | None, bar: Any
+                       ) -> tuple[list[Any], list[DataAPIError]]:
+        inserted: list[Any] = []
+        errors: list[DataAPIError] = []
+        for start in range(0, len(documents), chunk_size):
+            chunk = documents[start : start + chunk_size]
+            bar.update(len(chunk))
+            try:
+                result = execute_collection(self._state, {"insertMany": {
+                    "documents": chunk,
+                    "options": {"ordered": ordered, "returnDocumentResponses": True}}},
+                    embedding_api_key=self._api_key, long_text=policy)
+            except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
+                where = f"documents {start} to {start + len(chunk) - 1}"
+                errors.append(DataAPIError(exc.error_code, f"{exc.message} (in {where} of this "
+                                           "insert_many: none of them was inserted)",
+                                           document_ids=exc.document_ids))
+                if ordered:
+                    break
+                continue
+            inserted += [row["_id"] for row in result.status["documentResponses"]  # type: ignore
+                         if row["status"] == "OK"]
+            errors.extend(result.errors)
+            if result.errors and ordered:
+                break
+        return inserted, errors
 
     def update_one(self, filter: dict, update: dict, *, sort: dict | None = None,
                    upsert: bool = False,
