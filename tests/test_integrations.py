@@ -220,7 +220,7 @@ def test_rotate_keeps_name_and_scope(ws):
     before = ws.integrations.list_credentials(HF)[0]
     after = ws.integrations.rotate_credential(HF, "rot", "new")
     assert (after.name, set(after.databases)) == (before.name, set(before.databases))
-    assert ws._state.integrations.secret(HF, "rot") == "new"
+    assert ws._state.integrations.secret(HF, "rot").reveal() == "new"
 
 
 def test_dropping_a_database_takes_it_out_of_scopes(ws):
@@ -241,4 +241,4 @@ def test_credentials_persist_and_secrets_are_private(tmp_path):
     with vk.Workspace(root) as ws:
         (cred,) = ws.integrations.list_credentials(HF)
         assert cred.name == "k1" and cred.databases == (ws.get_database("d").id,)
-        assert ws._state.integrations.secret(HF, "k1") == "tok-123"
+        assert ws._state.integrations.secret(HF, "k1").reveal() == "tok-123"

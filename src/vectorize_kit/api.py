@@ -60,12 +60,12 @@ class InsertManyError(DataAPIError):
     """
 
     def __init__(self, first: DataAPIError, inserted_ids: list[Any],
-                 errors: list[DataAPIError], *, total: int, failed: int) -> None:
+                 errors: list[DataAPIError], *, total: int) -> None:
         others = f" (and {len(errors) - 1} more errors: see .errors)" if len(errors) > 1 else ""
         super().__init__(
             first.error_code,
-            f"{failed} of {total} documents were not inserted; {len(inserted_ids)} were. "
-            f"First error: {first.message}{others}",
+            f"Not every document was inserted: {len(inserted_ids)} stored (from {total} "
+            f"given), {len(errors)} error(s). First error: {first.message}{others}",
             document_ids=first.document_ids,
         )
         self.inserted_ids = inserted_ids
@@ -325,15 +325,11 @@ class WorkspaceIntegrations:
         return self._state.integrations.remove(provider, name)
 
     def rotate_credential(self, provider: str, name: str, token: str) -> Credential:
-        """Replace a credential's token: remove it, then add it again with the same name and
-        the same scoped databases (as the seed's "Rotate credentials" says)."""
-        old = self.remove_credential(provider, name)
-        integrations = self._state.integrations
-        first, rest = list(old.databases[:10]), list(old.databases[10:])
-        integrations.add(provider, name, token, first)
-        for start in range(0, len(rest), 10):
-            integrations.add_scope(provider, name, rest[start:start + 10])
-        return integrations.get(provider, name)  # type: ignore[return-value]
+        """Replace a credential's token, keeping its name and scoped databases (the seed's
+        "Rotate credentials": remove, then add with the same name and scope), in one step:
+        no command sees it missing, and a bad token changes nothing."""
+        self._state.check_open()
+        return self._state.integrations.rotate(provider, name, token)
 
     def add_scoped_databases(self, provider: str, name: str, databases: Any) -> Credential:
         """Add up to 10 databases to a credential's scope (repeat for more)."""
@@ -601,8 +597,7 @@ class Collection:
             bar.close()
         _rewarn(caught)  # one TokenLimitWarning for the call, not one per chunk
         if errors:
-            raise InsertManyError(errors[0], inserted, errors, total=len(documents),
-                                  failed=len(documents) - len(inserted))
+            raise InsertManyError(errors[0], inserted, errors, total=len(documents))
         return InsertManyResult(inserted)
 
     def _insert_chunks(self, documents: list, ordered: bool, chunk_size: int,

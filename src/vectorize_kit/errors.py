@@ -184,20 +184,23 @@ class TokenLimitWarning(UserWarning):
     """
 
     def __init__(self, items: list[tuple[str, int]], *, model: str, limit: int,
-                 exact: bool) -> None:
+                 exact: bool, query: bool = False) -> None:
         self.items = list(items)
         self.model = model
         self.limit = limit
         self.exact = exact
+        self.query = query
         how = ("exact counts" if exact
                else "estimated counts: this model's tokenizer is not available offline")
         listed = ", ".join(f"{label} ({n} tokens)" for label, n in self.items[:20])
         more = f" and {len(self.items) - 20} more" if len(self.items) > 20 else ""
+        advice = ("Shorten the search text." if query else
+                  "Pass long_text='chunk' to split them into several documents, or 'error' to "
+                  "refuse them.")
         super().__init__(
             f"{len(self.items)} $vectorize text(s) are longer than the {limit}-token limit of "
             f"{model} ({how}): {listed}{more}; the model embeds only their first {limit} "
-            "tokens. Pass long_text='chunk' to split them into several documents, or 'error' "
-            "to refuse them.")
+            f"tokens. {advice}")
 
     def merged(self, other: TokenLimitWarning) -> TokenLimitWarning:
         return TokenLimitWarning(self.items + other.items, model=self.model, limit=self.limit,

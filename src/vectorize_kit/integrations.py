@@ -23,6 +23,7 @@ from typing import Any
 
 from .errors import DataAPIError
 from .models import PROVIDERS
+from .values import Secret
 
 __all__ = ["Integrations", "Credential", "credential_name_problems", "MAX_SCOPE_PER_CALL"]
 
@@ -66,6 +67,15 @@ class Credential:
                 f"databases={list(self.databases)!r})")
 
 
+def _check_token(name: str, token: Any) -> None:
+    if not isinstance(token, str) or not token.strip():
+        raise DataAPIError(
+            "INVALID_CREDENTIAL_SECRET",
+            f"The token for credential {name!r} is empty; paste the provider's user access "
+            "token.",
+        )
+
+
 def _write_private(path: Path, value: Any) -> None:
     """Write JSON atomically to a file only the user can read."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -105,9 +115,11 @@ class Integrations:
                 self._secrets = json.loads(secrets.read_text())
 
     def _save(self) -> None:
+        # secrets first: a crash between the two writes leaves at worst an unused secret,
+        # never a credential without its token
         if self._root is not None:
-            _write_private(self._root / "integrations.json", self._meta)
             _write_private(self._root / "secrets.json", self._secrets)
+            _write_private(self._root / "integrations.json", self._meta)
 
     @staticmethod
     def _provider(provider: str) -> str:
@@ -138,8 +150,8 @@ class Integrations:
             raise DataAPIError(
                 "TOO_MANY_SCOPED_DATABASES",
                 f"You can {verb} up to {MAX_SCOPE_PER_CALL} databases at once, not "
-                f"{len(db_ids)}: repeat the call with the rest (e.g. the first 10 now, then "
-                "the next 10).",
+                f"{len(db_ids)}: give the first {MAX_SCOPE_PER_CALL} now, then repeat for "
+                f"the rest with add_scoped_databases(), {MAX_SCOPE_PER_CALL} at a time.",
             )
 
     # -- reading -----------------------------------------------------------------------------
@@ -163,10 +175,33 @@ class Integrations:
             return sorted(n for n, e in self._meta.get(provider, {}).items()
                           if db_id in e["databases"])
 
-    def secret(self, provider: str, name: str) -> str | None:
-        """The token of a credential (for calling the provider; never show it)."""
+    def secret(self, provider: str, name: str) -> Secret | None:
+        """The token of a credential (for calling the provider; it never shows itself)."""
         with self._lock:
-            return self._secrets.get(provider, {}).get(name)
+            token = self._secrets.get(provider, {}).get(name)
+            return None if token is None else Secret(token)
+
+    def resolve(self, provider: str, name: str, db_id: str) -> Secret | str:
+        """In one step: the credential's token if it exists and its scope holds the
+        database, else why not (``"removed"`` or ``"not in scope"``)."""
+        with self._lock:
+            entry = self._meta.get(provider, {}).get(name)
+            token = self._secrets.get(provider, {}).get(name)
+            if entry is None or token is None:
+                return "removed"
+            if db_id not in entry["databases"]:
+                return "not in scope"
+            return Secret(token)
+
+    def rotate(self, provider: str, name: str, token: str) -> Credential:
+        """Replace a credential's token, keeping its name and scope, in one step (what
+        removing it and adding it again with the same name and scope comes to)."""
+        with self._lock:
+            entry = self._entry(provider, name)
+            _check_token(name, token)
+            self._secrets.setdefault(provider, {})[name] = token
+            self._save()
+            return Credential(provider, name, tuple(entry["databases"]), entry["created_at"])
 
     # -- changing ----------------------------------------------------------------------------
     def add(self, provider: str, name: str, token: str, db_ids: list[str]) -> Credential:
@@ -175,22 +210,19 @@ class Integrations:
             existing = list(self._meta.get(self._provider(provider), {}))
             problems = credential_name_problems(name if isinstance(name, str) else "",
                                                 existing)
+            if problems == ["must be unique within the provider's integration (it is taken)"]:
+                raise DataAPIError(
+                    "CREDENTIAL_ALREADY_EXISTS",
+                    f"Provider {provider!r} already has a credential named {name!r}. Choose "
+                    "another name, or replace its token with rotate_credential().",
+                )
             if problems:
-                code = ("CREDENTIAL_ALREADY_EXISTS" if problems == [
-                    "must be unique within the provider's integration (it is taken)"]
-                    else "INVALID_CREDENTIAL_NAME")
                 raise DataAPIError(
-                    code,
+                    "INVALID_CREDENTIAL_NAME",
                     f"User access token name {name!r} is not valid: it "
-                    + "; it ".join(problems) + ". Token names are immutable: to replace a "
-                    "token, remove the credential and add it again (rotate_credential).",
+                    + "; it ".join(problems) + ". Names can not be changed later.",
                 )
-            if not isinstance(token, str) or not token.strip():
-                raise DataAPIError(
-                    "INVALID_CREDENTIAL_SECRET",
-                    f"The token for credential {name!r} is empty; paste the provider's user "
-                    "access token.",
-                )
+            _check_token(name, token)
             self._check_batch(db_ids, "add")
             entry = {"databases": list(dict.fromkeys(db_ids)),
                      "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}

@@ -211,6 +211,30 @@ def bad_vector_rows(block: np.ndarray, *, zero_ok: bool) -> np.ndarray:
     return np.flatnonzero(bad)
 
 
+class Secret:
+    """A secret string (an API token) that never shows itself: not in a repr, a str, a
+    traceback's locals or a log line. :meth:`reveal` gives it to whoever sends it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
 def json_type_name(value: Any) -> str:
     """The JSON type of a value, as the Data API names it in messages."""
     if value is None:

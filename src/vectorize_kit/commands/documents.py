@@ -174,15 +174,18 @@ def _check_lengths(coll: CollectionState, texts: list[str], labels: list[str], *
     """Warn about (or, under the ``error`` policy, refuse) texts over the token limit."""
     model = coll.model
     prefix = model.query_prefix if kind == "query" else model.passage_prefix
-    # A character gives at most one token (plus [CLS] and [SEP]): shorter texts can not be
-    # over the limit, and need no tokenizing (a cache hit then costs next to nothing).
+    # An ASCII character gives at most one token (plus [CLS] and [SEP]), so short ASCII
+    # texts can not be over the limit and need no tokenizing (a cache hit then costs next to
+    # nothing). Other scripts can give several tokens a character (Hangul: three).
     sure = model.max_tokens - 2 if model.tokenizer == "bert-uncased" else 0
-    suspects = [i for i, t in enumerate(texts) if len(prefix) + len(t) > sure]
+    suspects = [i for i, t in enumerate(texts)
+                if len(prefix) + len(t) > sure or not t.isascii()]
     counts, exact = count_tokens([prefix + texts[i] for i in suspects], model)
     over = [(labels[i], n) for i, n in zip(suspects, counts) if n > model.max_tokens]
     if not over:
         return
-    warning = TokenLimitWarning(over, model=model.name, limit=model.max_tokens, exact=exact)
+    warning = TokenLimitWarning(over, model=model.name, limit=model.max_tokens, exact=exact,
+                                query=kind == "query")
     if coll.request_long_text.mode == "error":
         raise DataAPIError(
             "VECTORIZE_TEXT_TOO_LONG",

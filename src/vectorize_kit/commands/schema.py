@@ -13,7 +13,7 @@ from ..names import check_schema_name
 from ..similarity import METRICS
 from ..store.shred import ID_TYPES
 from .core import Result, check_fields, field_invalid, get_bool, get_options
-from .state import CollectionSettings, DatabaseState
+from .state import CollectionSettings, DatabaseState, credential_name, not_in_scope
 
 __all__ = ["GENERAL_COMMANDS", "KEYSPACE_COMMANDS"]
 
@@ -35,8 +35,12 @@ def _options_error(message: str) -> DataAPIError:
     )
 
 
-def normalise_options(options: Any, db: DatabaseState) -> dict:
-    """Check createCollection ``options`` and return the form findCollections echoes."""
+def normalise_options(options: Any, db: DatabaseState, *,
+                      default_credential: bool = True) -> dict:
+    """Check createCollection ``options`` and return the form findCollections echoes.
+
+    ``default_credential``: without ``authentication``, pick the one credential that has the
+    database in scope (when there is exactly one)."""
     if options is None:
         options = {}
     if not isinstance(options, dict):
@@ -53,7 +57,7 @@ def normalise_options(options: Any, db: DatabaseState) -> dict:
             )
         out["defaultId"] = {"type": spec["type"]}
     if options.get("vector") is not None:
-        out["vector"] = _vector_options(options["vector"], db)
+        out["vector"] = _vector_options(options["vector"], db, default_credential)
     if options.get("indexing") is not None:
         out["indexing"] = _indexing_options(options["indexing"])
     for key, default in (("lexical", DEFAULT_LEXICAL), ("rerank", DEFAULT_RERANK)):
@@ -64,7 +68,7 @@ def normalise_options(options: Any, db: DatabaseState) -> dict:
     return out
 
 
-def _vector_options(spec: Any, db: DatabaseState) -> dict:
+def _vector_options(spec: Any, db: DatabaseState, default_credential: bool) -> dict:
     if not isinstance(spec, dict):
         raise field_invalid("command.options.vector", spec, "must be a JSON object")
     check_fields("createCollection", spec,
@@ -75,7 +79,7 @@ def _vector_options(spec: Any, db: DatabaseState) -> dict:
     source = spec.get("sourceModel")
     service = spec.get("service")
     if service is not None:
-        service, dimension = _service(service, dimension, db)
+        service, dimension = _service(service, dimension, db, default_credential)
     if dimension is None:
         raise _options_error("The 'dimension' can not be null if 'service' is not provided")
     if isinstance(dimension, bool) or not isinstance(dimension, int):
@@ -105,7 +109,8 @@ def _vector_options(spec: Any, db: DatabaseState) -> dict:
     return out
 
 
-def _service(service: Any, dimension: Any, db: DatabaseState) -> tuple[dict, Any]:
+def _service(service: Any, dimension: Any, db: DatabaseState,
+             default_credential: bool) -> tuple[dict, Any]:
     """Check a vectorize ``service`` against the model catalogue and the database's
     credentials; fill in the dimension and the credential; return both."""
     if not isinstance(service, dict) or not isinstance(service.get("provider"), str):
@@ -137,6 +142,9 @@ def _service(service: Any, dimension: Any, db: DatabaseState) -> tuple[dict, Any
         )
     if dimension is None:
         dimension = model.dimension
+    elif isinstance(dimension, bool) or not isinstance(dimension, int):
+        raise field_invalid("command.options.vector.dimension", dimension,
+                            "dimension must be an integer")
     elif dimension != model.dimension:
         raise _options_error(
             f"The provided dimension value '{dimension}' doesn't match the model's supported "
@@ -162,8 +170,10 @@ def _service(service: Any, dimension: Any, db: DatabaseState) -> tuple[dict, Any
                 f"Service provider '{provider}' does not support authentication key(s) "
                 f"{keys}: use {{\"providerKey\": \"<credential name>\"}}."
             )
-        name = auth["providerKey"].removesuffix(".providerKey")
+        name = credential_name(auth["providerKey"])
         check_credential(db, provider, name)
+    elif not default_credential:
+        return out, dimension
     else:
         names = db.workspace.integrations.in_scope(provider, db.id)
         if len(names) > 1:
@@ -192,13 +202,7 @@ def check_credential(db: DatabaseState, provider: str, name: str) -> None:
             "the integration's settings (add_credential), with this database in its scope.",
         )
     if db.id not in cred.databases:
-        raise DataAPIError(
-            "VECTORIZE_CREDENTIAL_INVALID",
-            f"Invalid credential name for vectorize, with error: database not in scope: "
-            f"database '{db.name}' is not in the scope of credential '{name}' of provider "
-            f"'{provider}'. Add the database to the credential's scope "
-            "(add_scoped_databases), or use a credential that has it.",
-        )
+        raise not_in_scope(db.name, name, provider)
 
 
 def _indexing_options(spec: Any) -> dict:
@@ -229,12 +233,14 @@ def _indexing_options(spec: Any) -> dict:
 def create_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
     check_fields("createCollection", body, ("name", "options"))
     name = check_schema_name(body.get("name"), "Collection")
-    options = normalise_options(body.get("options"), db)
     with db.lock:
         colls = db.keyspace(keyspace)
         existing = colls.get(name)
         if existing is not None:
-            if existing.settings.options == options:
+            # the same request again (a notebook cell run twice) is fine, whichever
+            # credential was chosen by default the first time
+            asked = normalise_options(body.get("options"), db, default_credential=False)
+            if _without_default_credential(existing.settings.options, asked) == asked:
                 return Result(status={"ok": 1})
             raise DataAPIError(
                 "EXISTING_COLLECTION_DIFFERENT_SETTINGS",
@@ -243,6 +249,7 @@ def create_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Re
                 f"{existing.settings.options}; drop it first (deleteCollection) or use "
                 "another name.",
             )
+        options = normalise_options(body.get("options"), db)
         count = db.collection_count()
         if count >= db.max_collections:
             raise DataAPIError(
@@ -255,6 +262,16 @@ def create_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Re
         db.catalog.create_collection(db.id, ks_name, name, {"name": name, "options": options})
         db._open_collection(ks_name, CollectionSettings(name, options))
     return Result(status={"ok": 1})
+
+
+def _without_default_credential(stored: dict, asked: dict) -> dict:
+    """``stored`` without its credential when ``asked`` names none."""
+    service = (asked.get("vector") or {}).get("service")
+    if service is None or "authentication" in service:
+        return stored
+    out = copy.deepcopy(stored)
+    out.get("vector", {}).get("service", {}).pop("authentication", None)
+    return out
 
 
 def find_collections(db: DatabaseState, keyspace: str | None, body: dict) -> Result:

@@ -17,6 +17,7 @@ import numpy as np
 from .. import limits
 from ..embedding import Kind, get_provider
 from ..embedding.cache import EmbeddingCache
+from ..embedding.huggingface import missing_key_error
 from ..errors import DataAPIError
 from ..integrations import Integrations
 from ..models import PROVIDERS, LongTextPolicy, ModelInfo
@@ -24,6 +25,7 @@ from ..names import check_database_name, check_schema_name
 from ..store.catalog import Catalog
 from ..store.documents import DocumentStore
 from ..store.shred import Indexing
+from ..values import Secret
 
 __all__ = ["CollectionSettings", "CollectionState", "DatabaseState", "WorkspaceState"]
 
@@ -149,41 +151,41 @@ class CollectionState:
         assert model is not None
         return model
 
-    def _api_key(self, provider: str) -> str:
+    def _api_key(self, provider: str) -> Secret:
         if self.request_api_key:
-            return self.request_api_key
+            return Secret(self.request_api_key)
         auth = (self.settings.service or {}).get("authentication")
         if not auth:
-            raise DataAPIError(
-                "EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED",
-                f"Missing authentication header(s) from embedding request (provider "
-                f"'{provider}'): 'x-embedding-api-key' header is missing'). Collection "
-                f"'{self.name}' has no credential: pass embedding_api_key=... (the "
-                "x-embedding-api-key header), or recreate it with a credential (providerKey).",
-            )
-        name = auth["providerKey"].removesuffix(".providerKey")
-        integrations = self.database.workspace.integrations
-        cred = integrations.get(provider, name)
-        if cred is None:
+            raise missing_key_error(provider)
+        name = credential_name(auth["providerKey"])
+        found = self.database.workspace.integrations.resolve(provider, name, self.database.id)
+        if found == "removed":
             raise DataAPIError(
                 "VECTORIZE_CREDENTIAL_INVALID",
                 f"Invalid credential name for vectorize, with error: the credential '{name}' "
                 f"of provider '{provider}' was removed, so vectorize is disabled for "
                 f"collection '{self.qualified_name}'. Add a credential named '{name}' again "
-                f"with database '{self.database.name}' in its scope (rotate_credential) to "
-                "restore it.",
+                f"with database '{self.database.name}' in its scope to restore it.",
             )
-        if self.database.id not in cred.databases:
-            raise DataAPIError(
-                "VECTORIZE_CREDENTIAL_INVALID",
-                f"Invalid credential name for vectorize, with error: database not in scope: "
-                f"database '{self.database.name}' is not in the scope of credential '{name}' "
-                f"of provider '{provider}', which collection '{self.qualified_name}' uses. "
-                "Add the database to the credential's scope (add_scoped_databases).",
-            )
-        secret = integrations.secret(provider, name)
-        assert secret is not None
-        return secret
+        if found == "not in scope":
+            raise not_in_scope(self.database.name, name, provider)
+        assert isinstance(found, Secret)
+        return found
+
+
+def credential_name(provider_key: str) -> str:
+    """The credential name in a stored ``providerKey`` (``"<name>.providerKey"``)."""
+    return provider_key.removesuffix(".providerKey")
+
+
+def not_in_scope(db_name: str, credential: str, provider: str) -> DataAPIError:
+    return DataAPIError(
+        "VECTORIZE_CREDENTIAL_INVALID",
+        f"Invalid credential name for vectorize, with error: database not in scope: database "
+        f"'{db_name}' is not in the scope of credential '{credential}' of provider "
+        f"'{provider}'. Add the database to the credential's scope (add_scoped_databases), "
+        "or use a credential that has it.",
+    )
 
 
 class DatabaseState:

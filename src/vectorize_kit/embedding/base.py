@@ -6,6 +6,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from ..values import Secret
+
 __all__ = ["Provider", "Kind"]
 
 Kind = Literal["passage", "query"]
@@ -25,4 +27,4 @@ class Provider(Protocol):
     name: str
 
     def embed(self, texts: list[str], *, model: str, kind: Kind = "passage",
-              api_key: str | None = None) -> np.ndarray: ...
+              api_key: Secret | None = None) -> np.ndarray: ...

@@ -38,6 +38,8 @@ class EmbeddingCache:
         self.hits = 0
         self.misses = 0
         if path is not None:
+            if not path.exists():  # private, like the workspace's other files
+                path.touch(mode=0o600)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import DataAPIError
 from ..models import PROVIDERS
+from ..values import Secret
 from .base import Kind
 
 __all__ = ["HuggingFaceProvider", "DEFAULT_BASE_URL"]
@@ -44,6 +45,25 @@ logger = logging.getLogger("vectorize_kit.embedding")
 DEFAULT_BASE_URL = "https://router.huggingface.co"
 PROVIDER = "huggingface"
 _RETRY_STATUS = (408, 429, 503, 504)
+
+
+def missing_key_error(provider: str) -> DataAPIError:
+    """``EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED``, as the Data API words it."""
+    return DataAPIError(
+        "EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED",
+        f"Missing authentication header(s) from embedding request (provider '{provider}'): "
+        "'x-embedding-api-key' header is missing'). Pass embedding_api_key=... (the "
+        "x-embedding-api-key header), or use a collection created with a credential "
+        "(providerKey) whose scope holds the database.")
+
+
+def _timeout_error(status: str, message: str) -> DataAPIError:
+    return DataAPIError(
+        "EMBEDDING_PROVIDER_TIMEOUT",
+        "The command called an embedding provider to vectorize text, but the provider did "
+        f"not respond within the allowed time.\n\nThe embedding provider was: {PROVIDER}.\n"
+        f"The HTTP status code was: {status}.\nThe error message was: {message}.\n\nIt is "
+        "safe to retry this request.")
 
 
 class _Retryable(Exception):
@@ -138,23 +158,34 @@ class HuggingFaceProvider:
 
     # -- the public call ---------------------------------------------------------------------
     def embed(self, texts: list[str], *, model: str, kind: Kind = "passage",
-              api_key: str | None = None, truncate: bool = True) -> np.ndarray:
-        """One L2-normalised float32 vector per text, in order (see the module docstring)."""
+              api_key: Secret | str | None = None, truncate: bool = True) -> np.ndarray:
+        """One L2-normalised float32 vector per text, in order (see the module docstring).
+
+        Errors come out with no exception chain (nothing that could hold the token)."""
+        key = Secret(api_key) if isinstance(api_key, str) else api_key
+        del api_key  # from here on only the Secret, which never shows itself, is around
+        try:
+            return self._embed(texts, model, key, truncate)
+        except DataAPIError as exc:
+            error = exc
+        error.__cause__ = error.__context__ = None
+        raise error.with_traceback(None)
+
+    def _embed(self, texts: list[str], model: str, api_key: Secret | None,
+               truncate: bool) -> np.ndarray:
         info = PROVIDERS[PROVIDER].model(model)
         if info is None:
             raise DataAPIError(
                 "EMBEDDING_PROVIDER_UNAVAILABLE",
                 f"The Embedding Provider is unavailable\nUnderlying problem: model '{model}' is "
                 f"not one of provider '{PROVIDER}''s models.")
-        if not api_key:
-            raise DataAPIError(
-                "EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED",
-                f"Missing authentication header(s) from embedding request (provider "
-                f"'{PROVIDER}'): 'x-embedding-api-key' header is missing').")
+        if api_key is None or not api_key.reveal():
+            raise missing_key_error(PROVIDER)
         if not texts:
             return np.zeros((0, info.dimension), dtype=np.float32)
         batches = [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
-        run = lambda batch: self._embed_batch(batch, info, api_key, truncate)  # noqa: E731
+        key = api_key
+        run = lambda batch: self._embed_batch(batch, info, key, truncate)  # noqa: E731
         if len(batches) == 1 or self.max_in_flight == 1:
             parts = [run(b) for b in batches]
         else:
@@ -163,7 +194,7 @@ class HuggingFaceProvider:
         return np.concatenate(parts).astype(np.float32, copy=False)
 
     # -- one batch ---------------------------------------------------------------------------
-    def _embed_batch(self, batch: list[str], info: Any, api_key: str,
+    def _embed_batch(self, batch: list[str], info: Any, api_key: Secret,
                      truncate: bool) -> np.ndarray:
         try:
             return self._with_retries(batch, info, api_key, truncate)
@@ -179,51 +210,57 @@ class HuggingFaceProvider:
             return np.concatenate([self._embed_batch(batch[:half], info, api_key, truncate),
                                    self._embed_batch(batch[half:], info, api_key, truncate)])
 
-    def _with_retries(self, batch: list[str], info: Any, api_key: str,
+    def _with_retries(self, batch: list[str], info: Any, api_key: Secret,
                       truncate: bool) -> np.ndarray:
         attempt = 0
         while True:
             try:
                 return self._post(batch, info, api_key, truncate)
             except _Retryable as exc:
-                if attempt >= self.max_retries:
-                    raise exc.final from None
-                with self._rng_lock:  # exponential backoff with full jitter
-                    jitter = self._rng.uniform(0, min(self.max_backoff,
-                                                      self.backoff * 2 ** attempt))
-                wait = min(exc.wait, self.max_backoff) if exc.wait is not None else jitter
-                logger.info("%s: %s; retry %d of %d in %.2f s", PROVIDER,
-                            exc.final.error_code, attempt + 1, self.max_retries, wait)
-                self._sleep(wait)
-                attempt += 1
+                retry = exc
+            if attempt >= self.max_retries:
+                raise retry.final
+            with self._rng_lock:  # exponential backoff with full jitter
+                jitter = self._rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** attempt))
+            # the server's own hint (Retry-After, estimated_time) wins, up to two minutes
+            wait = min(retry.wait, 120.0) if retry.wait is not None else jitter
+            logger.info("%s: %s; retry %d of %d in %.2f s", PROVIDER, retry.final.error_code,
+                        attempt + 1, self.max_retries, wait)
+            self._sleep(wait)
+            attempt += 1
 
-    def _post(self, batch: list[str], info: Any, api_key: str, truncate: bool) -> np.ndarray:
+    def _post(self, batch: list[str], info: Any, api_key: Secret, truncate: bool) -> np.ndarray:
         import httpx
 
+        # Errors are raised after the ``except`` blocks, never inside them: an exception
+        # raised there would keep httpx's (whose request holds the Authorization header) as
+        # its ``__context__``.
+        failure = None
         try:
             response = self._http().post(
                 self.url(info.name),
                 json={"inputs": batch, "truncate": truncate},
-                headers={"Authorization": f"Bearer {api_key}"},
+                headers={"Authorization": f"Bearer {api_key.reveal()}"},
             )
         except httpx.TimeoutException:
-            raise _Retryable(DataAPIError(
-                "EMBEDDING_PROVIDER_TIMEOUT",
-                "The command called an embedding provider to vectorize text, but the provider "
-                f"did not respond within the allowed time.\n\nThe embedding provider was: "
-                f"{PROVIDER}.\nThe HTTP status code was: <CLIENT SOCKET TIMEOUT>.\nThe error "
-                f"message was: no answer within {self.timeout:g} s.\n\nIt is safe to retry "
-                "this request.")) from None
+            failure = "timeout"
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            failure = f"dropped:{type(exc).__name__}"
+        except httpx.TransportError as exc:  # nothing listening, DNS...: not worth retrying
+            failure = f"unreachable:{type(exc).__name__}"
+        if failure == "timeout":
+            raise _Retryable(_timeout_error("<CLIENT SOCKET TIMEOUT>",
+                                            f"no answer within {self.timeout:g} s"))
+        if failure is not None and failure.startswith("dropped:"):
             raise _Retryable(DataAPIError(
                 "EMBEDDING_PROVIDER_UNAVAILABLE",
                 f"The Embedding Provider is unavailable\nUnderlying problem: the connection "
-                f"to '{self.base_url}' was dropped ({type(exc).__name__}).")) from None
-        except httpx.TransportError as exc:  # nothing listening, DNS...: not worth retrying
+                f"to '{self.base_url}' was dropped ({failure[8:]})."))
+        if failure is not None:
             raise DataAPIError(
                 "EMBEDDING_PROVIDER_UNAVAILABLE",
                 f"The Embedding Provider is unavailable\nUnderlying problem: cannot reach "
-                f"'{self.base_url}' ({type(exc).__name__}: {exc}).") from None
+                f"'{self.base_url}' ({failure[12:]}).")
         status = response.status_code
         if status == 200:
             return self._vectors(response, batch, info)
@@ -252,12 +289,7 @@ class HuggingFaceProvider:
     @staticmethod
     def _http_error(status: int, message: str) -> DataAPIError:
         if status in (408, 504):
-            return DataAPIError(
-                "EMBEDDING_PROVIDER_TIMEOUT",
-                "The command called an embedding provider to vectorize text, but the provider "
-                f"did not respond within the allowed time.\n\nThe embedding provider was: "
-                f"{PROVIDER}.\nThe HTTP status code was: {status}.\nThe error message was: "
-                f"{message}.\n\nIt is safe to retry this request.")
+            return _timeout_error(str(status), message)
         if status == 429:
             return DataAPIError(
                 "EMBEDDING_PROVIDER_RATE_LIMITED",
@@ -287,20 +319,30 @@ class HuggingFaceProvider:
                 f"{problem}.")
 
         kind = response.headers.get("content-type", "")
-        if not kind.startswith(("application/json", "text/json")):
+        if not kind.lower().startswith(("application/json", "text/json")):
             raise unexpected(f"Expected response Content-Type ('application/json' or "
                              f"'text/json') but found '{kind}'; HTTP Status: 200; The response "
                              f"body is: '{response.text[:200]}'")
+        data = None
         try:
-            data = np.asarray(response.json(), dtype=np.float32)
-        except (ValueError, TypeError):
-            raise unexpected("the answer is not an array of numbers") from None
+            body = response.json()
+            if (isinstance(body, list) and body and isinstance(body[0], list) and body[0]
+                    and isinstance(body[0][0], list)):
+                # token-level hidden states, one (tokens x dim) array a text: pool each the
+                # model's way (texts have different token counts)
+                pooled = [np.asarray(t, dtype=np.float32) for t in body]
+                data = np.stack([t[0] if info.pooling == "cls" else t.mean(axis=0)
+                                 for t in pooled])
+                norms = np.linalg.norm(data, axis=1, keepdims=True)
+                data = data / np.where(norms == 0, 1, norms)
+            else:
+                data = np.asarray(body, dtype=np.float32)
+        except (ValueError, TypeError, IndexError):
+            pass
+        if data is None:
+            raise unexpected("the answer is not an array of numbers")
         if data.ndim == 1 and len(batch) == 1:
             data = data[None, :]
-        elif data.ndim == 3:  # token-level hidden states: pool them the model's way
-            data = data[:, 0, :] if info.pooling == "cls" else data.mean(axis=1)
-            norms = np.linalg.norm(data, axis=1, keepdims=True)
-            data = data / np.where(norms == 0, 1, norms)
         if data.ndim != 2:
             raise unexpected(f"an array of {data.ndim} dimensions")
         if data.shape[0] != len(batch):
@@ -310,4 +352,8 @@ class HuggingFaceProvider:
             raise unexpected(f"Embedding provider '{PROVIDER}' did not return expected "
                              f"embedding length. Expect: '{info.dimension}'. Actual: "
                              f"'{data.shape[1]}'")
+        bad = ~np.isfinite(data).all(axis=1) | ~data.any(axis=1)
+        if bad.any():
+            raise unexpected(f"Embedding provider '{PROVIDER}' returned a vector that is not "
+                             f"finite or is all zeros (text {int(np.argmax(bad))} of the batch)")
         return data

@@ -66,9 +66,7 @@ BATCH_SIZE = 32
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 #: sha256 of the shipped ``data/all-MiniLM-L6-v2/tokenizer.json`` (466,247 bytes).
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-#: Error code for a model this provider does not serve.  errors.py has no
-#: EMBEDDING_PROVIDER_* code; "no embedding service is configured for that model here"
-#: is the closest registered one.
+#: Error code for a model this provider does not serve.
 UNSUPPORTED_MODEL_CODE = "EMBEDDING_PROVIDER_UNAVAILABLE"
 
 _DATA = ("data", "all-MiniLM-L6-v2")

@@ -59,14 +59,21 @@ def chunk_text(text: str, model: ModelInfo, *, max_tokens: int | None = None,
         width, step = limit * CHARS_PER_TOKEN_ESTIMATE, (limit - overlap) * CHARS_PER_TOKEN_ESTIMATE
         return [text[i : i + width] for i in range(0, max(len(text) - overlap *
                                                           CHARS_PER_TOKEN_ESTIMATE, 1), step)]
-    offsets = _tokenizer().encode(text, add_special_tokens=False).offsets
+    tokenizer = _tokenizer()
+    offsets = tokenizer.encode(text, add_special_tokens=False).offsets
     if len(offsets) <= limit:
         return [text]
     pieces = []
-    step = limit - overlap
-    for start in range(0, len(offsets), step):
+    start = 0
+    while True:
         stop = min(start + limit, len(offsets))
-        pieces.append(text[offsets[start][0] : offsets[stop - 1][1]])
+        piece = text[offsets[start][0] : offsets[stop - 1][1]]
+        # a piece cut mid-word can tokenize into more tokens on its own: shrink it to fit
+        while stop - start > 1 and len(tokenizer.encode(piece, add_special_tokens=False)
+                                       .ids) > limit:
+            stop -= 1
+            piece = text[offsets[start][0] : offsets[stop - 1][1]]
+        pieces.append(piece)
         if stop == len(offsets):
-            break
-    return pieces
+            return pieces
+        start = max(stop - overlap, start + 1)
