@@ -201,7 +201,7 @@ def main() -> int:
         coll = ws.create_database("bench").create_collection("docs", dimension=DIM,
                                                              metric="cosine")
         t0 = time.perf_counter()
-        coll.insert_many(docs)
+        coll.insert_many(docs, progress=False)
         t_insert = time.perf_counter() - t0
         crash_path = tmp / "ws-crashed"  # the files as a kill -9 would leave them
         shutil.copytree(ws_path, crash_path)
