@@ -24,6 +24,8 @@ from .commands import (
     DatabaseState,
     Result,
     WorkspaceState,
+    bulk_delete,
+    bulk_update,
     closed_error,
     envelope_of,
     execute_collection,
@@ -643,19 +645,12 @@ class Collection:
 
     def update_many(self, filter: dict, update: dict, *, upsert: bool = False,
                     long_text: str | LongTextPolicy | None = None) -> UpdateResult:
-        """Update every matching document (several updateMany pages of 20)."""
-        matched = modified = 0
-        upserted = None
-        options: dict[str, Any] = {"upsert": upsert}
-        while True:
-            status = self._run({"updateMany": {"filter": filter, "update": update,
-                                               "options": options}}, long_text).status or {}
-            matched += status["matchedCount"]
-            modified += status["modifiedCount"]
-            upserted = status.get("upsertedId", upserted)
-            if not status.get("nextPageState"):
-                return UpdateResult(matched, modified, upserted)
-            options = {"upsert": upsert, "pageState": status["nextPageState"]}
+        """Update every matching document, in one write (the updateMany command, through
+        :meth:`command`, pages by 20 as the Data API does)."""
+        matched, modified, upserted = bulk_update(
+            self._state, filter, update, upsert=upsert, embedding_api_key=self._api_key,
+            long_text=_policy(long_text) or self._long_text)
+        return UpdateResult(matched, modified, upserted)
 
     def replace_one(self, filter: dict, replacement: dict, *, sort: dict | None = None,
                     upsert: bool = False) -> UpdateResult:
@@ -703,16 +698,9 @@ class Collection:
         return DeleteResult(self._run({"deleteOne": body}).status["deletedCount"])  # type: ignore
 
     def delete_many(self, filter: dict) -> DeleteResult:
-        """Delete every matching document; ``{}`` empties the collection (deleted_count -1,
-        as in astrapy)."""
-        total = 0
-        while True:
-            status = self._run({"deleteMany": {"filter": filter}}).status or {}
-            if status["deletedCount"] < 0:
-                return DeleteResult(-1)
-            total += status["deletedCount"]
-            if not status.get("moreData"):
-                return DeleteResult(total)
+        """Delete every matching document, in one write; ``{}`` empties the collection
+        (deleted_count -1, as in astrapy). The deleteMany command pages by 20."""
+        return DeleteResult(bulk_delete(self._state, filter))
 
     # -- reads -------------------------------------------------------------------------------
     def find(self, filter: dict | None = None, *, projection: dict | None = None,

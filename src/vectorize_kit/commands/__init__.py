@@ -13,11 +13,19 @@ from typing import Any
 from ..errors import DataAPIError
 from ..models import LongTextPolicy
 from .core import Result, logger, unwrap
-from .documents import COLLECTION_COMMANDS, export_rows, prefetch_embeddings
+from .documents import (
+    COLLECTION_COMMANDS,
+    delete_all,
+    export_rows,
+    prefetch_embeddings,
+    update_all,
+)
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
 from .state import CollectionSettings, CollectionState, DatabaseState, WorkspaceState, closed_error
 
 __all__ = [
+    "bulk_delete",
+    "bulk_update",
     "export_documents",
     "prefetch",
     "CollectionSettings",
@@ -105,6 +113,28 @@ def prefetch(coll: CollectionState, texts: list[str], *,
             prefetch_embeddings(coll, texts)
         finally:
             coll.request_api_key = None
+
+
+def bulk_update(coll: CollectionState, filter: Any, update: Any, *, upsert: bool,
+                embedding_api_key: str | None = None,
+                long_text: LongTextPolicy | None = None) -> tuple[int, int, Any]:
+    """Update every matching document in one locked write (matched, modified, upserted)."""
+    with coll.lock:
+        _check_usable(coll)
+        coll.request_api_key = embedding_api_key
+        coll.request_long_text = long_text or LongTextPolicy()
+        try:
+            return update_all(coll, filter, update, upsert=upsert)
+        finally:
+            coll.request_api_key = None
+            coll.request_long_text = LongTextPolicy()
+
+
+def bulk_delete(coll: CollectionState, filter: Any) -> int:
+    """Delete every matching document in one locked write (-1 for ``{}``: all of them)."""
+    with coll.lock:
+        _check_usable(coll)
+        return delete_all(coll, filter)
 
 
 def export_documents(coll: CollectionState, filter: Any, projection: Any, *,

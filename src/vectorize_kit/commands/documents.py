@@ -819,6 +819,29 @@ def find_one_and_delete(coll: CollectionState, body: dict) -> Result:
     return Result(status={"deletedCount": 1}, data={"document": doc})
 
 
+def update_all(coll: CollectionState, filter: Any, update: Any, *,
+               upsert: bool) -> tuple[int, int, Any]:
+    """updateMany over every match in one write (the Python API's bulk path; the Data API
+    command pages by 20): (matched, modified, upserted id)."""
+    flt = _filter(coll, {"filter": filter})
+    parsed = _update({"update": update})
+    rows, _ = _select(coll, flt, _Sort(), count=len(coll.store))
+    items, before, upserted = _apply_update(coll, rows, parsed,
+                                            upsert_filter=flt if upsert else None)
+    return len(rows), _write_changed(coll, items, before, rows), upserted
+
+
+def delete_all(coll: CollectionState, filter: Any) -> int:
+    """deleteMany over every match in one write; ``{}`` empties the collection (-1)."""
+    if not filter:
+        coll.store.clear()
+        return -1
+    rows, _ = _select(coll, _filter(coll, {"filter": filter}), _Sort(), count=len(coll.store))
+    docs = coll.store.docs()
+    coll.store.delete([docs[r]["_id"] for r in rows])
+    return len(rows)
+
+
 def prefetch_embeddings(coll: CollectionState, texts: list[str]) -> None:
     """Embed texts ahead of the inserts that will use them, all at once (the provider sends
     its requests in parallel) and into the cache, where those inserts then find them."""
