@@ -248,7 +248,7 @@ def _clean_names(gen: int) -> set[str]:
     """The files of a collection at generation ``gen`` (its log may not exist)."""
     names = {"collection.json", f"wal-{gen:08d}.log"}
     if gen:
-        names |= {f"snapshot-{gen:08d}.parquet", f"vectors-{gen:08d}.f32"}
+        names |= {f"snapshot-{gen:08d}.parquet", f"vectors-{gen:08d}-0.f32"}
     return names
 
 
@@ -541,21 +541,21 @@ def test_leftovers_of_a_compaction_cut_short_are_swept(tmp_path: Path, crash_poi
     directory = collection_dir(crashed)
     assert _names(crashed) == _clean_names(2)
     snapshot = (directory / "snapshot-00000002.parquet").read_bytes()
-    vectors = (directory / "vectors-00000002.f32").read_bytes()
+    vectors = (directory / "vectors-00000002-0.f32").read_bytes()
     if crash_point == "vectors-written":
         # killed while writing generation 3: torn temporary files
-        (directory / ".vectors-00000003.f32.tmp").write_bytes(vectors[:20])
+        (directory / ".vectors-00000003-0.f32.tmp").write_bytes(vectors[:20])
         (directory / ".snapshot-00000003.parquet.tmp").write_bytes(snapshot[:100])
     elif crash_point == "snapshot-written":
         # killed after renaming the vectors of generation 3, before its snapshot
-        (directory / "vectors-00000003.f32").write_bytes(vectors + vectors[:12])
+        (directory / "vectors-00000003-0.f32").write_bytes(vectors + vectors[:12])
         (directory / ".snapshot-00000003.parquet.tmp").write_bytes(snapshot)
     else:
         # killed after renaming snapshot 2 into place, before removing generation 1; its
         # log is still there (here: an older one, whose records would undo later changes
         # if they were replayed)
         (directory / "snapshot-00000001.parquet").write_bytes(snapshot)
-        (directory / "vectors-00000001.f32").write_bytes(vectors)
+        (directory / "vectors-00000001-0.f32").write_bytes(vectors)
         (directory / "wal-00000001.log").write_bytes(old_wal)
     with Workspace(crashed) as ws:
         assert _names(crashed) == _clean_names(2)  # swept on open

@@ -1,7 +1,7 @@
 """vectorize_kit: Astra DB's vectorize, locally in Jupyter.
 
-A pandas-backed local store speaking the Data API (collections of JSON documents with
-vectors), reachable through a Pythonic API with astrapy's names and through the Data API's
+A pandas-backed local store speaking the Data API (collections of JSON documents and
+tables of typed rows, with vectors), reachable through a Pythonic API with astrapy's names and through the Data API's
 JSON commands.
 
 >>> import vectorize_kit as vk
@@ -16,32 +16,40 @@ from __future__ import annotations
 import logging
 
 from .api import (
-                  Collection,
-                  Cursor,
-                  Database,
-                  DeleteResult,
-                  InsertManyError,
-                  InsertManyResult,
-                  InsertOneResult,
-                  UpdateResult,
-                  Workspace,
+    Collection,
+    Cursor,
+    Database,
+    DeleteResult,
+    InsertManyError,
+    InsertManyResult,
+    InsertOneResult,
+    Table,
+    TableInsertManyResult,
+    TableInsertOneResult,
+    UpdateResult,
+    Workspace,
 )
+from .embedding.tokens import chunk_text
 from .errors import DataAPIError, TokenLimitWarning
 from .models import LongTextPolicy
 
 __all__ = [
-                  "Collection",
-                  "Cursor",
-                  "DataAPIError",
-    "TokenLimitWarning",
+    "Collection",
+    "Cursor",
+    "DataAPIError",
+    "Database",
+    "DeleteResult",
+    "InsertManyError",
+    "InsertManyResult",
+    "InsertOneResult",
     "LongTextPolicy",
-                  "Database",
-                  "DeleteResult",
-                  "InsertManyError",
-                  "InsertManyResult",
-                  "InsertOneResult",
-                  "UpdateResult",
-                  "Workspace",
+    "Table",
+    "TableInsertManyResult",
+    "TableInsertOneResult",
+    "TokenLimitWarning",
+    "UpdateResult",
+    "Workspace",
+    "chunk_text",
 ]
 __version__ = "0.1.0"
 

@@ -23,6 +23,7 @@ from .commands import (
     CollectionState,
     DatabaseState,
     Result,
+    TableState,
     WorkspaceState,
     bulk_delete,
     bulk_update,
@@ -32,6 +33,7 @@ from .commands import (
     execute_collection,
     execute_database,
     export_documents,
+    export_rows_of_table,
     prefetch,
 )
 from .errors import DataAPIError, TokenLimitWarning
@@ -39,6 +41,9 @@ from .integrations import Credential
 from .models import LongTextPolicy
 
 __all__ = [
+    "Table",
+    "TableInsertManyResult",
+    "TableInsertOneResult",
     "Collection",
     "Cursor",
     "Database",
@@ -144,17 +149,18 @@ def _policy(value: str | LongTextPolicy | None) -> LongTextPolicy | None:
         raise DataAPIError("COMMAND_FIELD_VALUE_INVALID", f"long_text: {exc}.") from None
 
 
-def _records_frame(records: list[dict]) -> Any:
-    """One row per document, ``_id`` first, columns in first-seen order; a missing field is
-    ``<NA>``; each column gets the best nullable dtype (nested values stay objects)."""
+def _records_frame(records: list[dict], first: str | None = "_id") -> Any:
+    """One row per document, ``first`` (``_id``) first, columns in first-seen order; a
+    missing field is ``<NA>``; each column gets the best nullable dtype (nested values stay
+    objects)."""
     import pandas as pd
 
-    columns: dict[str, None] = {"_id": None}
+    columns: dict[str, None] = {} if first is None else {first: None}
     for rec in records:
         columns.update(dict.fromkeys(rec))
     data = {
         col: pd.Series([_cell(rec.get(col)) for rec in records], dtype=object)
-        for col in columns if col == "_id" or any(col in rec for rec in records)
+        for col in columns if col == first or any(col in rec for rec in records)
     }
     return pd.DataFrame(data).convert_dtypes()
 
@@ -166,6 +172,13 @@ def _cell(value: Any) -> Any:
 
         return pd.Timestamp(value["$date"], unit="ms", tz="UTC")
     return value
+
+
+def _uses(service: dict | None, provider: str, credential: str) -> bool:
+    """Whether an embedding service uses this provider's credential."""
+    service = service or {}
+    key = service.get("authentication", {}).get("providerKey", "")
+    return service.get("provider") == provider and credential_name(key) == credential
 
 
 def _db_repr_time(when: dt.datetime) -> str:
@@ -348,15 +361,21 @@ class WorkspaceIntegrations:
         return self._state.integrations.in_scope(provider, db_id)
 
     def collections_using(self, provider: str, name: str) -> list[str]:
-        """``database/keyspace.collection`` of every collection using the credential."""
-        return sorted(
-            f"{db.name}/{coll.qualified_name}"
-            for db in self._state.databases.values()
-            for colls in db.keyspaces.values() for coll in colls.values()
-            if (coll.settings.service or {}).get("provider") == provider
-            and credential_name((coll.settings.service or {}).get("authentication", {}).get(
-                "providerKey", "")) == name
-        )
+        """``database/keyspace.collection`` of every collection, and
+        ``database/keyspace.table.column`` of every table's vector column, using the
+        credential."""
+        found = []
+        for db in self._state.databases.values():
+            for objs in db.keyspaces.values():
+                for state in objs.values():
+                    if isinstance(state, TableState):
+                        services = {f"{state.qualified_name}.{n}": c.get("service")
+                                    for n, c in state.schema["columns"].items()}
+                    else:
+                        services = {state.qualified_name: state.settings.service}
+                    found += [f"{db.name}/{where}" for where, service in services.items()
+                              if _uses(service, provider, name)]
+        return sorted(found)
 
     def __repr__(self) -> str:
         return repr(self._state.integrations)
@@ -462,7 +481,8 @@ class Database:
         """
         if self._state.closed:
             raise closed_error(self._state.workspace.path)
-        state = self._state.collection(keyspace, name)  # UNKNOWN_COLLECTION_OR_TABLE if missing
+        state = _resolve(self._state, keyspace or limits.DEFAULT_KEYSPACE, name,
+                         CollectionState)
         return Collection(self._state, state.keyspace, name,
                           embedding_api_key=embedding_api_key, long_text=long_text)
 
@@ -477,28 +497,110 @@ class Database:
     def drop_collection(self, name: str, *, keyspace: str | None = None) -> None:
         self._run({"deleteCollection": {"name": name}}, keyspace)
 
+    # -- tables ------------------------------------------------------------------------------
+    def create_table(
+        self,
+        name: str,
+        *,
+        definition: dict | None = None,
+        columns: dict | None = None,
+        primary_key: str | dict | None = None,
+        keyspace: str | None = None,
+        if_not_exists: bool = False,
+        embedding_api_key: str | None = None,
+    ) -> Table:
+        """Create a table of typed rows.
+
+        Parameters
+        ----------
+        definition
+            ``{"columns": {...}, "primaryKey": ...}`` as the createTable command takes it; or
+            give ``columns`` and ``primary_key`` instead.
+        columns
+            ``name -> type``: ``"text"``, ``{"type": "int"}``, ``{"type": "set", "valueType":
+            "text"}``, ``{"type": "vector", "dimension": 384}``, or a vector column with a
+            vectorize ``service`` (its dimension may be left out).
+        primary_key
+            A column name, or ``{"partitionBy": [...], "partitionSort": {col: 1 | -1}}``.
+        if_not_exists
+            An existing table of that name is fine (it is returned as it is).
+
+        Examples
+        --------
+        The seed's table: a text key and a vector column that embeds text with the local model
+
+        >>> table = db.create_table("books", columns={  # doctest: +SKIP
+        ...     "title": "text",
+        ...     "embedding": {"type": "vector", "service": {
+        ...         "provider": "local",
+        ...         "modelName": "sentence-transformers/all-MiniLM-L6-v2"}}},
+        ...     primary_key="title")
+        """
+        spec = dict(definition or {})
+        if columns is not None:
+            spec["columns"] = columns
+        if primary_key is not None:
+            spec["primaryKey"] = primary_key
+        self._run({"createTable": {"name": name, "definition": spec,
+                                   "options": {"ifNotExists": if_not_exists}}}, keyspace)
+        return self.get_table(name, keyspace=keyspace, embedding_api_key=embedding_api_key)
+
+    def get_table(self, name: str, *, keyspace: str | None = None,
+                  embedding_api_key: str | None = None,
+                  long_text: str | LongTextPolicy | None = None) -> Table:
+        """The table ``name``; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist.
+        ``embedding_api_key`` and ``long_text`` as for :meth:`get_collection` (``"chunk"`` is
+        for collections: a table row has one primary key)."""
+        if self._state.closed:
+            raise closed_error(self._state.workspace.path)
+        state = _resolve(self._state, keyspace or limits.DEFAULT_KEYSPACE, name, TableState)
+        return Table(self._state, state.keyspace, name, embedding_api_key=embedding_api_key,
+                     long_text=long_text)
+
+    def list_table_names(self, *, keyspace: str | None = None) -> list[str]:
+        return self._run({"listTables": {}}, keyspace).status["tables"]  # type: ignore
+
+    def list_tables(self, *, keyspace: str | None = None) -> list[dict]:
+        """``{"name": ..., "definition": ...}`` for each table (listTables, explain)."""
+        result = self._run({"listTables": {"options": {"explain": True}}}, keyspace)
+        return result.status["tables"]  # type: ignore[index]
+
+    def drop_table(self, name: str, *, keyspace: str | None = None,
+                   if_exists: bool = False) -> None:
+        """Delete a table and its rows."""
+        self._run({"dropTable": {"name": name, "options": {"ifExists": if_exists}}}, keyspace)
+
+    def drop_table_index(self, name: str, *, keyspace: str | None = None,
+                         if_exists: bool = False) -> None:
+        """Delete an index (regular or vector) of a table in the keyspace."""
+        self._run({"dropIndex": {"name": name, "options": {"ifExists": if_exists}}}, keyspace)
+
     def __repr__(self) -> str:
         return f"Database(name={self.name!r}, id={self.id!r})"
 
     def _repr_html_(self) -> str:
         st = self._state
         rows = "".join(
-            f"<tr><td>{html.escape(ks)}</td><td>{html.escape(name)}</td>"
-            f"<td>{len(c.store)}</td><td>{html.escape(str(c.settings.vector or '-'))}</td></tr>"
+            f"<tr><td>{html.escape(ks)}</td><td>{html.escape(name)}</td><td>{c.kind}</td>"
+            f"<td>{len(c.store)}</td><td>{html.escape(_vector_summary(c))}</td></tr>"
             for ks, colls in sorted(st.keyspaces.items()) for name, c in sorted(colls.items())
         )
         return (f"<b>Database</b> {html.escape(self.name)} <code>{self.id}</code>, created "
                 f"{_db_repr_time(self.created_at)}, {st.collection_count()}/"
                 f"{st.max_collections} collections<table><tr><th>keyspace</th>"
-                f"<th>collection</th><th>documents</th><th>vector</th></tr>{rows}</table>")
+                f"<th>name</th><th>kind</th><th>documents / rows</th><th>vectors</th></tr>"
+                f"{rows}</table>")
 
 
-class Collection:
-    """A collection of JSON documents. Get one from :meth:`Database.get_collection`.
+class _Handle:
+    """What collections and tables share: a name-resolved handle that runs commands.
 
-    Like an astrapy collection, the object is a name: each call finds the collection anew,
-    so a handle keeps working after its collection is dropped and created again.
+    Like an astrapy collection or table, the object is a name: each call finds the object
+    anew, so a handle keeps working after it is dropped and created again.
     """
+
+    _kind: type = CollectionState
+    _noun = "documents"
 
     def __init__(self, database: DatabaseState, keyspace: str, name: str, *,
                  embedding_api_key: str | None = None,
@@ -510,10 +612,10 @@ class Collection:
         self._long_text = _policy(long_text)
 
     @property
-    def _state(self) -> CollectionState:
+    def _state(self) -> Any:
         if self._database.closed:
             raise closed_error(self._database.workspace.path)
-        return self._database.collection(self._keyspace, self._name)
+        return _resolve(self._database, self._keyspace, self._name, self._kind)
 
     @property
     def name(self) -> str:
@@ -525,9 +627,9 @@ class Collection:
 
     def command(self, cmd: dict, *, embedding_api_key: str | None = None,
                 long_text: str | LongTextPolicy | None = None) -> dict:
-        """Run a Data API collection command; return the envelope (never raises for a
-        command error). ``embedding_api_key`` is the ``x-embedding-api-key`` header;
-        ``long_text`` what to do with texts over the model's token limit
+        """Run a Data API command on this collection or table; return the envelope (never
+        raises for a command error). ``embedding_api_key`` is the ``x-embedding-api-key``
+        header; ``long_text`` what to do with texts over the model's token limit
         (:class:`~vectorize_kit.models.LongTextPolicy`)."""
         return envelope_of(lambda: execute_collection(
             self._state, cmd, embedding_api_key=embedding_api_key or self._api_key,
@@ -537,6 +639,115 @@ class Collection:
         return _raise_errors(execute_collection(
             self._state, cmd, embedding_api_key=self._api_key,
             long_text=_policy(long_text) or self._long_text))
+
+    def _insert_chunks(self, documents: list, ordered: bool, chunk_size: int,
+                       policy: LongTextPolicy | None, bar: Any
+                       ) -> tuple[list[Any], list[DataAPIError]]:
+        inserted: list[Any] = []
+        errors: list[DataAPIError] = []
+        for start in range(0, len(documents), chunk_size):
+            chunk = documents[start : start + chunk_size]
+            bar.update(len(chunk))
+            try:
+                result = execute_collection(self._state, {"insertMany": {
+                    "documents": chunk,
+                    "options": {"ordered": ordered, "returnDocumentResponses": True}}},
+                    embedding_api_key=self._api_key, long_text=policy)
+            except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
+                where = f"{self._noun} {start} to {start + len(chunk) - 1}"
+                errors.append(DataAPIError(exc.error_code, f"{exc.message} (in {where} of this "
+                                           "insert_many: none of them was inserted)",
+                                           document_ids=exc.document_ids, scope=exc.scope))
+                if ordered:
+                    break
+                continue
+            inserted += [row["_id"] for row in result.status["documentResponses"]  # type: ignore
+                         if row["status"] == "OK"]
+            errors.extend(result.errors)
+            if result.errors and ordered:
+                break
+        return inserted, errors
+
+    def find(self, filter: dict | None = None, *, projection: dict | None = None,
+             sort: dict | None = None, limit: int | None = None, skip: int | None = None,
+             include_similarity: bool = False, include_sort_vector: bool = False) -> Cursor:
+        """A cursor over the matching documents or rows (pages of 20 are fetched as you
+        iterate)."""
+        body: dict[str, Any] = {"filter": filter or {}}
+        if projection is not None:
+            body["projection"] = projection
+        if sort:
+            body["sort"] = sort
+        options: dict[str, Any] = {}
+        if limit:
+            options["limit"] = limit
+        if skip is not None:
+            options["skip"] = skip
+        if include_similarity:
+            options["includeSimilarity"] = True
+        if include_sort_vector:
+            options["includeSortVector"] = True
+        body["options"] = options
+        return Cursor(self, body)
+
+    def find_one(self, filter: dict | None = None, *, projection: dict | None = None,
+                 sort: dict | None = None, include_similarity: bool = False) -> dict | None:
+        body: dict[str, Any] = {"filter": filter or {}}
+        if projection is not None:
+            body["projection"] = projection
+        if sort:
+            body["sort"] = sort
+        if include_similarity:
+            body["options"] = {"includeSimilarity": True}
+        return self._run({"findOne": body}).data["document"]  # type: ignore[index]
+
+    def count_documents(self, filter: dict | None = None, *, upper_bound: int) -> int:
+        """Count matching documents or rows; ``TOO_MANY_DOCUMENTS_TO_COUNT`` above
+        ``upper_bound`` or above the server's cap of 1000 (as astrapy)."""
+        status = self._run({"countDocuments": {"filter": filter or {}}}).status or {}
+        count = status["count"]
+        if status.get("moreData") or count > upper_bound:
+            bound = min(upper_bound, limits.MAX_COUNT) if status.get("moreData") else upper_bound
+            raise DataAPIError(
+                "TOO_MANY_DOCUMENTS_TO_COUNT",
+                f"More than {bound} match (upper_bound={upper_bound}; the server counts "
+                f"exactly up to {limits.MAX_COUNT}). Narrow the filter, raise upper_bound, or "
+                "use estimated_document_count() for a total.",
+            )
+        return count
+
+    def estimated_document_count(self) -> int:
+        return self._run({"estimatedDocumentCount": {}}).status["count"]  # type: ignore[index]
+
+    def __len__(self) -> int:
+        return self.estimated_document_count()
+
+
+def _resolve(database: DatabaseState, keyspace: str, name: str, kind: type) -> Any:
+    """The collection (``kind`` CollectionState) or table (TableState) ``name``; a clear
+    error when it is missing or is the other kind."""
+    state = database.collection(keyspace, name)  # UNKNOWN_COLLECTION_OR_TABLE if missing
+    if not isinstance(state, kind):
+        wanted, found = (("collection", "table") if kind is CollectionState
+                         else ("table", "collection"))
+        raise DataAPIError(
+            "UNKNOWN_COLLECTION_OR_TABLE",
+            f"'{keyspace}.{name}' is a {found}, not a {wanted}: open it with "
+            f"Database.get_{found}('{name}').",
+        )
+    return state
+
+
+def _vector_summary(state: CollectionState | TableState) -> str:
+    if isinstance(state, CollectionState):
+        return str(state.settings.vector or "-")
+    return ", ".join(f"{n}: {c.get('dimension')}" + (
+        f" ({c['service']['modelName']})" if c.get("service") else "")
+        for n, c in state.schema["columns"].items() if c["type"] == "vector") or "-"
+
+
+class Collection(_Handle):
+    """A collection of JSON documents. Get one from :meth:`Database.get_collection`."""
 
     def options(self) -> dict:
         """The collection's options, as findCollections with explain shows them (a copy)."""
@@ -602,34 +813,6 @@ class Collection:
         if errors:
             raise InsertManyError(errors[0], inserted, errors, total=len(documents))
         return InsertManyResult(inserted)
-
-    def _insert_chunks(self, documents: list, ordered: bool, chunk_size: int,
-                       policy: LongTextPolicy | None, bar: Any
-                       ) -> tuple[list[Any], list[DataAPIError]]:
-        inserted: list[Any] = []
-        errors: list[DataAPIError] = []
-        for start in range(0, len(documents), chunk_size):
-            chunk = documents[start : start + chunk_size]
-            bar.update(len(chunk))
-            try:
-                result = execute_collection(self._state, {"insertMany": {
-                    "documents": chunk,
-                    "options": {"ordered": ordered, "returnDocumentResponses": True}}},
-                    embedding_api_key=self._api_key, long_text=policy)
-            except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
-                where = f"documents {start} to {start + len(chunk) - 1}"
-                errors.append(DataAPIError(exc.error_code, f"{exc.message} (in {where} of this "
-                                           "insert_many: none of them was inserted)",
-                                           document_ids=exc.document_ids))
-                if ordered:
-                    break
-                continue
-            inserted += [row["_id"] for row in result.status["documentResponses"]  # type: ignore
-                         if row["status"] == "OK"]
-            errors.extend(result.errors)
-            if result.errors and ordered:
-                break
-        return inserted, errors
 
     def update_one(self, filter: dict, update: dict, *, sort: dict | None = None,
                    upsert: bool = False,
@@ -704,56 +887,6 @@ class Collection:
         return DeleteResult(bulk_delete(self._state, filter))
 
     # -- reads -------------------------------------------------------------------------------
-    def find(self, filter: dict | None = None, *, projection: dict | None = None,
-             sort: dict | None = None, limit: int | None = None, skip: int | None = None,
-             include_similarity: bool = False, include_sort_vector: bool = False) -> Cursor:
-        """A cursor over the matching documents (pages of 20 are fetched as you iterate)."""
-        body: dict[str, Any] = {"filter": filter or {}}
-        if projection is not None:
-            body["projection"] = projection
-        if sort:
-            body["sort"] = sort
-        options: dict[str, Any] = {}
-        if limit:
-            options["limit"] = limit
-        if skip is not None:
-            options["skip"] = skip
-        if include_similarity:
-            options["includeSimilarity"] = True
-        if include_sort_vector:
-            options["includeSortVector"] = True
-        body["options"] = options
-        return Cursor(self, body)
-
-    def find_one(self, filter: dict | None = None, *, projection: dict | None = None,
-                 sort: dict | None = None, include_similarity: bool = False) -> dict | None:
-        body: dict[str, Any] = {"filter": filter or {}}
-        if projection is not None:
-            body["projection"] = projection
-        if sort:
-            body["sort"] = sort
-        if include_similarity:
-            body["options"] = {"includeSimilarity": True}
-        return self._run({"findOne": body}).data["document"]  # type: ignore[index]
-
-    def count_documents(self, filter: dict | None = None, *, upper_bound: int) -> int:
-        """Count matching documents; ``TOO_MANY_DOCUMENTS_TO_COUNT`` above ``upper_bound``
-        or above the server's cap of 1000 (as astrapy)."""
-        status = self._run({"countDocuments": {"filter": filter or {}}}).status or {}
-        count = status["count"]
-        if status.get("moreData") or count > upper_bound:
-            bound = min(upper_bound, limits.MAX_COUNT) if status.get("moreData") else upper_bound
-            raise DataAPIError(
-                "TOO_MANY_DOCUMENTS_TO_COUNT",
-                f"More than {bound} documents match (upper_bound={upper_bound}; the server "
-                f"counts exactly up to {limits.MAX_COUNT}). Narrow the filter, raise "
-                "upper_bound, or use estimated_document_count() for a total.",
-            )
-        return count
-
-    def estimated_document_count(self) -> int:
-        return self._run({"estimatedDocumentCount": {}}).status["count"]  # type: ignore[index]
-
     def distinct(self, key: str, *, filter: dict | None = None) -> list[Any]:
         """The distinct values of ``key`` (arrays contribute their elements)."""
         from .store.paths import resolve, split_path
@@ -794,9 +927,6 @@ class Collection:
         _raise_errors(execute_database(self._database, {"deleteCollection": {
             "name": self.name}}, keyspace=self.keyspace))
 
-    def __len__(self) -> int:
-        return self.estimated_document_count()
-
     def _describe(self) -> tuple[str, int | None]:
         try:
             state = self._state
@@ -823,10 +953,174 @@ class Collection:
         return f"{title}: {count} documents, {html.escape(desc)}{table}"
 
 
+@dataclass(frozen=True)
+class TableInsertOneResult:
+    """The primary key of the inserted row, as a dict and as a tuple (astrapy's names)."""
+
+    inserted_id: dict
+    inserted_id_tuple: tuple
+
+
+@dataclass(frozen=True)
+class TableInsertManyResult:
+    inserted_ids: list[dict]
+    inserted_id_tuples: list[tuple]
+
+
+class Table(_Handle):
+    """A table of typed rows. Get one from :meth:`Database.get_table`.
+
+    Rows are dicts of column values: JSON values, or Python ones (``datetime``, ``date``,
+    ``Decimal``, ``bytes``, numpy arrays for vectors).  A string in a vector column with a
+    vectorize service is embedded.  Inserting a row whose primary key exists overwrites the
+    columns it gives and keeps the others (Cassandra's upsert).
+    """
+
+    _kind = TableState
+    _noun = "rows"
+
+    def definition(self) -> dict:
+        """``{"columns": ..., "primaryKey": ...}`` as listTables with explain shows it."""
+        schema = self._state.schema
+        return {"columns": copy.deepcopy(schema["columns"]),
+                "primaryKey": copy.deepcopy(schema["primaryKey"])}
+
+    def _key(self, values: list) -> tuple[dict, tuple]:
+        key = self._state.store.key
+        return dict(zip(key, values)), tuple(values)
+
+    # -- schema ------------------------------------------------------------------------------
+    def alter(self, operation: dict) -> Table:
+        """Change the schema: ``{"add": {"columns": {...}}}``, ``{"drop": {"columns":
+        [...]}}``, ``{"addVectorize": {"columns": {col: service}}}`` or ``{"dropVectorize":
+        {"columns": [...]}}``. Returns the table."""
+        self._run({"alterTable": {"operation": operation}})
+        return self
+
+    def create_index(self, name: str, column: str | dict, *, options: dict | None = None,
+                     if_not_exists: bool = False) -> None:
+        """Index a column (``{"map_col": "$keys"}`` for a map's keys); text options
+        ``ascii``, ``caseSensitive``, ``normalize``."""
+        definition: dict[str, Any] = {"column": column}
+        if options:
+            definition["options"] = options
+        self._run({"createIndex": {"name": name, "definition": definition,
+                                   "options": {"ifNotExists": if_not_exists}}})
+
+    def create_vector_index(self, name: str, column: str, *, metric: str | None = None,
+                            source_model: str | None = None, options: dict | None = None,
+                            if_not_exists: bool = False) -> None:
+        """Index a vector column for vector search, with a ``metric`` (cosine by default,
+        dot_product or euclidean)."""
+        opts = dict(options or {})
+        if metric is not None:
+            opts["metric"] = metric
+        if source_model is not None:
+            opts["sourceModel"] = source_model
+        self._run({"createVectorIndex": {"name": name,
+                                         "definition": {"column": column, "options": opts},
+                                         "options": {"ifNotExists": if_not_exists}}})
+
+    def list_index_names(self) -> list[str]:
+        return self._run({"listIndexes": {}}).status["indexes"]  # type: ignore[index]
+
+    def list_indexes(self) -> list[dict]:
+        return self._run({"listIndexes": {"options": {"explain": True}}}).status[  # type: ignore
+            "indexes"]
+
+    # -- writes ------------------------------------------------------------------------------
+    def insert_one(self, row: dict, *,
+                   long_text: str | LongTextPolicy | None = None) -> TableInsertOneResult:
+        """Insert (or upsert) one row."""
+        result = self._run({"insertOne": {"document": row}}, long_text)
+        return TableInsertOneResult(*self._key(result.status["insertedIds"][0]))  # type: ignore
+
+    def insert_many(self, rows: Iterable[dict], *, ordered: bool = False,
+                    chunk_size: int = limits.MAX_INSERT_MANY, progress: bool | None = None,
+                    long_text: str | LongTextPolicy | None = None) -> TableInsertManyResult:
+        """Insert (or upsert) rows in chunks of at most 100 (one insertMany command each).
+
+        Unordered (the default) inserts every row it can and then raises
+        :class:`InsertManyError` listing the failures; ordered stops at the first failure.
+        ``progress`` shows a bar (by default for 1,000 rows or more); ``long_text`` as for
+        collections (``"truncate"`` or ``"error"``).
+        """
+        if not 1 <= chunk_size <= limits.MAX_INSERT_MANY:
+            raise DataAPIError(
+                "COMMAND_FIELD_VALUE_INVALID",
+                f"chunk_size must be 1 to {limits.MAX_INSERT_MANY}, not {chunk_size!r}.")
+        rows = list(rows)
+        bar = _progress(len(rows), progress, f"insert_many into {self.name}")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TokenLimitWarning)
+                inserted, errors = self._insert_chunks(
+                    rows, ordered, chunk_size, _policy(long_text) or self._long_text, bar)
+        finally:
+            bar.close()
+        _rewarn(caught)
+        if errors:
+            raise InsertManyError(errors[0], inserted, errors, total=len(rows))
+        keys = [self._key(k) for k in inserted]
+        return TableInsertManyResult([k[0] for k in keys], [k[1] for k in keys])
+
+    def update_one(self, filter: dict, update: dict, *,
+                   long_text: str | LongTextPolicy | None = None) -> None:
+        """Update the row with this full primary key (``$set``, ``$unset``, ``$push``,
+        ``$pullAll``); a row that does not exist is created (Cassandra's upsert)."""
+        self._run({"updateOne": {"filter": filter, "update": update}}, long_text)
+
+    def delete_one(self, filter: dict) -> None:
+        """Delete the row with this full primary key."""
+        self._run({"deleteOne": {"filter": filter}})
+
+    def delete_many(self, filter: dict) -> None:
+        """Delete the rows matching a filter on primary key columns; ``{}`` deletes all."""
+        self._run({"deleteMany": {"filter": filter}})
+
+    # -- reads -------------------------------------------------------------------------------
+    def to_pandas(self, filter: dict | None = None, *, projection: dict | list | None = None
+                  ) -> Any:
+        """A DataFrame with one row per matching row, in the table's order, with each
+        column's own dtype (``Int32``, ``string``, ``datetime64[ms, UTC]``, ``date32``...;
+        vector columns hold float32 numpy arrays)."""
+        if isinstance(projection, (list, tuple)):
+            projection = dict.fromkeys(projection, 1)
+        return export_rows_of_table(self._state, filter, projection)
+
+    def drop(self, *, if_exists: bool = False) -> None:
+        """Delete this table and its rows."""
+        _raise_errors(execute_database(self._database, {"dropTable": {
+            "name": self.name, "options": {"ifExists": if_exists}}}, keyspace=self.keyspace))
+
+    def _describe(self) -> tuple[str, int | None]:
+        try:
+            state = self._state
+        except DataAPIError as exc:  # dropped, or its workspace closed
+            return exc.error_code, None
+        columns = ", ".join(f"{n} {c['type']}" for n, c in state.schema["columns"].items())
+        return f"{columns}; primary key {state.store.key}", len(state.store)
+
+    def __repr__(self) -> str:
+        _, count = self._describe()
+        shown = "?" if count is None else count
+        return f"Table(name={self.name!r}, keyspace={self.keyspace!r}, rows={shown})"
+
+    def _repr_html_(self) -> str:
+        desc, count = self._describe()
+        title = f"<b>Table</b> {html.escape(self.keyspace)}.{html.escape(self.name)}"
+        if count is None:
+            return f"{title}: unavailable ({html.escape(desc)})"
+        head = ""
+        if count:  # the first five rows only: a repr must stay cheap
+            head = self.find({}, limit=5).to_pandas().to_html(max_cols=8, notebook=True)
+        return f"{title}: {count} rows; {html.escape(desc)}{head}"
+
+
 class Cursor:
     """Iterates over a find's documents, fetching pages (``nextPageState``) as needed."""
 
-    def __init__(self, collection: Collection, body: dict) -> None:
+    def __init__(self, collection: _Handle, body: dict) -> None:
         self._collection = collection
         self._body = body
         self._sort_vector: Any = None
@@ -846,8 +1140,9 @@ class Cursor:
             # The Data API answers includeSortVector with no page state (data-api.md §2.5):
             # read on with the same search by that vector, past what was already returned.
             options = {k: v for k, v in options.items() if k != "includeSortVector"}
-            if self._sort_vector is not None:
-                body["sort"] = {"$vector": self._sort_vector}
+            if self._sort_vector is not None:  # by the vector of $vectorize or a column's text
+                (key,) = body["sort"]
+                body["sort"] = {"$vector" if key == "$vectorize" else key: self._sort_vector}
             already = len(docs)
         page = None
         while True:
@@ -870,8 +1165,9 @@ class Cursor:
         return list(self)
 
     def to_pandas(self) -> Any:
-        """The documents as a DataFrame (``_id`` first)."""
-        return _records_frame(self.to_list())
+        """The documents (``_id`` first) or rows as a DataFrame."""
+        return _records_frame(self.to_list(), first=None if isinstance(
+            self._collection, Table) else "_id")
 
     def get_sort_vector(self) -> list[float] | None:
         """The query vector of a vector search run with ``include_sort_vector=True``."""

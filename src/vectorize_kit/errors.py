@@ -26,7 +26,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "UNKNOWN_COLLECTION_OR_TABLE": (
         "REQUEST", "SCHEMA", "The Collection or Table does not exist"),
     "UNSUPPORTED_COLLECTION_COMMAND": (
-        "REQUEST", "SCHEMA", "Command is not supported for collections"),
+        "REQUEST", "", "Command is not supported by collections"),
     "INVALID_CREATE_COLLECTION_OPTIONS": (
         "REQUEST", "SCHEMA", "Invalid options for createCollection"),
     "INVALID_INDEXING_DEFINITION": ("REQUEST", "SCHEMA", "Invalid indexing definition"),
@@ -110,8 +110,145 @@ CODES: dict[str, tuple[str, str, str]] = {
     "UNSUPPORTED_UPDATE_OPERATOR_FOR_VECTORIZE": (
         "REQUEST", "UPDATE", "Unsupported update operator for $vectorize"),
     "TOO_MANY_DOCUMENTS_TO_COUNT": ("REQUEST", "", "Too many documents to count"),
+    # tables (data-api.md §3; titles from the Data API's errors.yaml)
+    "CANNOT_ADD_EXISTING_TABLE": (
+        "REQUEST", "SCHEMA", "Table with the same name exists in the keyspace schema"),
+    "CANNOT_DROP_UNKNOWN_TABLE": (
+        "REQUEST", "SCHEMA", "Dropped table is not defined in the keyspace schema"),
+    "CANNOT_ADD_EXISTING_COLUMNS": (
+        "REQUEST", "SCHEMA", "Columns with the same name are defined in the table schema"),
+    "CANNOT_DROP_UNKNOWN_COLUMNS": (
+        "REQUEST", "SCHEMA",
+        "Columns cannot be dropped if they are not defined in the table schema"),
+    "CANNOT_DROP_PRIMARY_KEY_COLUMNS": (
+        "REQUEST", "SCHEMA", "Primary key columns cannot be dropped from the table schema"),
+    "CANNOT_DROP_INDEXED_COLUMNS": (
+        "REQUEST", "SCHEMA", "Columns used in the indexes cannot be dropped"),
+    "CANNOT_VECTORIZE_NON_VECTOR_COLUMNS": (
+        "REQUEST", "SCHEMA", "Columns cannot be vectorized if they are not `vector` type"),
+    "CANNOT_VECTORIZE_UNKNOWN_COLUMNS": (
+        "REQUEST", "SCHEMA",
+        "Columns cannot be vectorized if they are not defined in the table schema"),
+    "CANNOT_DROP_VECTORIZE_FROM_NON_VECTOR_COLUMNS": (
+        "REQUEST", "SCHEMA",
+        "Vectorize configuration cannot be dropped from columns if they are not `vector` type"),
+    "CANNOT_DROP_VECTORIZE_FROM_UNKNOWN_COLUMNS": (
+        "REQUEST", "SCHEMA",
+        "Vectorize configuration cannot be dropped from columns if they are not defined in "
+        "the table schema"),
+    "MISSING_ALTER_TABLE_OPERATIONS": (
+        "REQUEST", "SCHEMA", "Alter table command must include operations"),
+    "CANNOT_ADD_EXISTING_INDEX": (
+        "REQUEST", "SCHEMA", "Index with the same name exists in the keyspace schema"),
+    "CANNOT_DROP_UNKNOWN_INDEX": (
+        "REQUEST", "SCHEMA", "Dropped index is not defined in the keyspace schema"),
+    "UNKNOWN_INDEX_COLUMN": (
+        "REQUEST", "SCHEMA", "Index column is not defined in the table schema"),
+    "UNSUPPORTED_INDEXING_FOR_DATA_TYPES": (
+        "REQUEST", "SCHEMA", "Indexing not supported by data types"),
+    "UNSUPPORTED_VECTOR_INDEX_FOR_DATA_TYPES": (
+        "REQUEST", "SCHEMA", "Vector index not supported by data types"),
+    "UNKNOWN_VECTOR_METRIC": ("REQUEST", "SCHEMA", "Vector metric is unknown"),
+    "UNKNOWN_VECTOR_SOURCE_MODEL": ("REQUEST", "SCHEMA", "Vector source model is unknown"),
+    "PRIMARY_KEY_DEFINITION_INCORRECT": (
+        "REQUEST", "SCHEMA", "Primary key definition provided is incorrect."),
+    "MISSING_PARTITION_COLUMNS": ("REQUEST", "SCHEMA", "Partitioning keys are required for tables"),
+    "UNKNOWN_PARTITION_COLUMNS": (
+        "REQUEST", "SCHEMA", "Partition columns are not defined in the table schema"),
+    "UNKNOWN_PARTITION_SORT_COLUMNS": (
+        "REQUEST", "SCHEMA", "Partition sort columns are not defined in the table schema"),
+    "MISSING_DIMENSION_IN_VECTOR_COLUMN": (
+        "REQUEST", "SCHEMA",
+        "Dimension is required for vector column if embedding service is not specified"),
+    "UNSUPPORTED_VECTOR_DIMENSION": (
+        "REQUEST", "SCHEMA", "Vector definition contains unsupported dimension"),
+    "UNSUPPORTED_COLUMN_TYPES": ("REQUEST", "SCHEMA", "Column types are not supported"),
+    "INVALID_VECTORIZE_TABLE_CONFIGURATION": (
+        "REQUEST", "SCHEMA", "Unable to parse vectorize configuration for table."),
+    "EXISTING_TABLE_NOT_DATA_API_COLLECTION": (
+        "REQUEST", "SCHEMA", "Existing table not a valid Data API collection"),
+    "INVALID_INDEX_DEFINITION": ("REQUEST", "SCHEMA", "Provided index configuration is not valid."),
+    "UNSUPPORTED_DATA_TYPE_TABLE_CREATION": (
+        "REQUEST", "SCHEMA", "Table creation with unsupported data types"),
+    "MISSING_PRIMARY_KEY_COLUMNS": ("REQUEST", "DOCUMENT", "Primary key columns missing"),
+    "INVALID_COLUMN_VALUES": ("REQUEST", "DOCUMENT", "Column values in documents are not valid"),
+    "UNKNOWN_TABLE_COLUMNS": (
+        "REQUEST", "DOCUMENT", "Columns in documents are not defined in the table schema"),
+    "UNSUPPORTED_VECTORIZE_WHEN_MISSING_VECTORIZE_DEFINITION": (
+        "REQUEST", "DOCUMENT",
+        "Vectorize not supported on column with missing vectorize configuration"),
+    "UNSUPPORTED_VECTORIZE_CONFIGURATIONS": (
+        "REQUEST", "DOCUMENT", "Unsupported combination of vectorize configurations"),
+    "INVALID_FILTER_COLUMN_VALUES": ("REQUEST", "FILTER", "Column value in filter is not valid"),
+    "UNSUPPORTED_FILTERING_FOR_COLUMN_TYPES": (
+        "REQUEST", "FILTER", "Column types in the filter do not support the filter operations"),
+    "FILTER_UNSUPPORTED_OPERATOR": ("REQUEST", "FILTER", "Unsupported filter operator"),
+    "FILTER_INVALID_EXPRESSION": ("REQUEST", "FILTER", "Unsupported filter clause"),
+    "INVALID_MAP_SET_LIST_FILTER": (
+        "REQUEST", "FILTER", "Command has invalid filter against a map, set, or list column"),
+    "UNSUPPORTED_COMPARISON_FILTER_AGAINST_DURATION": (
+        "REQUEST", "FILTER", "Duration data type does not support comparison filters"),
+    "MISSING_FILTER_FOR_UPDATE_DELETE": (
+        "REQUEST", "FILTER", "Update and delete commands require a filter"),
+    "MISSING_FULL_PRIMARY_KEY_FOR_UPDATE_DELETE": (
+        "REQUEST", "FILTER",
+        "updateOne and deleteOne commands require filtering on the full primary key"),
+    "UNSUPPORTED_NON_PRIMARY_KEY_FILTER_FOR_UPDATE_DELETE": (
+        "REQUEST", "FILTER",
+        "Update and delete commands only support filtering on the primary key"),
+    "CANNOT_SORT_ON_MULTIPLE_VECTORIZE": (
+        "REQUEST", "SORT", "More than one vectorize sort provided"),
+    "CANNOT_SORT_ON_MULTIPLE_VECTORS": ("REQUEST", "SORT", "More than one vector sort provided"),
+    "CANNOT_SORT_UNKNOWN_COLUMNS": (
+        "REQUEST", "SORT", "Sorted columns are not defined in the table schema"),
+    "CANNOT_SORT_VECTOR_AND_NON_VECTOR_COLUMNS": (
+        "REQUEST", "SORT", "Vector sort cannot be used with non vector sorting"),
+    "CANNOT_VECTORIZE_SORT_NON_VECTOR_COLUMN": (
+        "REQUEST", "SORT", "Vectorize sort columns are not `vector` type"),
+    "CANNOT_VECTORIZE_SORT_WHEN_MISSING_VECTORIZE_DEFINITION": (
+        "REQUEST", "SORT",
+        "Vectorize sort not supported on column with missing vectorize configuration"),
+    "CANNOT_VECTOR_SORT_NON_INDEXED_VECTOR_COLUMNS": (
+        "REQUEST", "SORT", "Vector sort cannot be used for non indexed vector columns"),
+    "CANNOT_VECTOR_SORT_NON_VECTOR_COLUMNS": (
+        "REQUEST", "SORT", "Vector sort columns are not `vector` type"),
+    "CANNOT_VECTOR_SORT_ON_MISMATCHED_VECTOR_DIMENSIONS": (
+        "REQUEST", "SORT", "Vector sort cannot be used with mismatched vector dimensions"),
+    "CANNOT_VECTOR_SORT_WITH_LIMIT_EXCEEDS_MAX": (
+        "REQUEST", "SORT", "Limit exceeds the maximum allowed for vector sort"),
+    "CANNOT_VECTOR_SORT_WITH_SKIP_OPTION": (
+        "REQUEST", "SORT", "Skip option cannot be used with  vector sort"),
+    "UNSUPPORTED_UPDATE_FOR_PRIMARY_KEY_COLUMNS": (
+        "REQUEST", "UPDATE", "Primary key columns cannot be updated"),
+    "UNSUPPORTED_UPDATE_OPERATIONS_FOR_TABLE": (
+        "REQUEST", "UPDATE", "Update operation not supported by tables"),
+    "INVALID_UPDATE_COLUMN_VALUES": (
+        "REQUEST", "UPDATE", "Column value in update clause is not valid"),
+    "MISSING_UPDATE_OPERATIONS": (
+        "REQUEST", "UPDATE", "Update operation requires at least one operation"),
+    "INVALID_PUSH_OPERATOR_USAGE": (
+        "REQUEST", "UPDATE", "The command has invalid usage of $push operator"),
+    "UNSUPPORTED_TABLE_COMMAND": ("REQUEST", "", "Command is not supported by tables"),
+    "UNSUPPORTED_PROJECTION_DEFINITION": (
+        "REQUEST", "PROJECTION", "Unsupported projection definition"),
     # server side
     "SERVER_UNHANDLED_ERROR": ("SERVER", "", "Unexpected server error"),
+}
+
+# The codes the Data API uses in several scopes, with a title for each: (code, scope) -> title.
+SCOPED_TITLES: dict[tuple[str, str], str] = {
+    ("UNKNOWN_TABLE_COLUMNS", "DOCUMENT"):
+        "Columns in documents are not defined in the table schema",
+    ("UNKNOWN_TABLE_COLUMNS", "FILTER"):
+        "Columns in the filter are not defined in the table schema",
+    ("UNKNOWN_TABLE_COLUMNS", "UPDATE"):
+        "Columns in the update are not defined in the table schema",
+    ("UNKNOWN_TABLE_COLUMNS", "PROJECTION"):
+        "Columns in the projection are not defined in the table schema",
+    ("UNSUPPORTED_VECTORIZE_WHEN_MISSING_VECTORIZE_DEFINITION", "DOCUMENT"):
+        "Vectorize not supported on column with missing vectorize configuration",
+    ("UNSUPPORTED_VECTORIZE_WHEN_MISSING_VECTORIZE_DEFINITION", "UPDATE"):
+        "Vectorize requires a column with vectorize definition",
 }
 
 
@@ -126,6 +263,9 @@ class DataAPIError(Exception):
         What happened, the offending value and what to do about it.
     document_ids
         For per-document failures of insert and update commands: the ``_id`` values concerned.
+    scope
+        For the codes the Data API uses in several scopes (e.g. ``UNKNOWN_TABLE_COLUMNS`` in
+        a filter, a projection or a document): the scope of this one.
 
     Attributes
     ----------
@@ -139,8 +279,11 @@ class DataAPIError(Exception):
         message: str,
         *,
         document_ids: list[Any] | None = None,
+        scope: str | None = None,
     ) -> None:
-        family, scope, title = CODES.get(error_code, ("REQUEST", "", error_code))
+        family, default_scope, title = CODES.get(error_code, ("REQUEST", "", error_code))
+        scope = default_scope if scope is None else scope
+        title = SCOPED_TITLES.get((error_code, scope), title)
         self.error_code = error_code
         self.message = message
         self.family = family

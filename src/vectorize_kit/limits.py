@@ -28,6 +28,7 @@ MAX_NUMBER_CHARS = 100
 
 # Schema.
 MAX_SCHEMA_NAME = 48
+MAX_INDEX_NAME = 100
 DEFAULT_KEYSPACE = "default_keyspace"
 
 # Collections per database (seed 000: about 10, or about 5 for databases created before

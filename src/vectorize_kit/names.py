@@ -1,30 +1,34 @@
-"""Name rules for keyspaces, collections and databases."""
+"""Name rules for keyspaces, collections, tables, indexes and databases."""
 
 from __future__ import annotations
 
 import re
 
 from .errors import DataAPIError
-from .limits import MAX_SCHEMA_NAME
+from .limits import MAX_INDEX_NAME, MAX_SCHEMA_NAME
 
 __all__ = ["check_database_name", "check_schema_name"]
 
 _SCHEMA_NAME = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_SCHEMA_NAME}}}")
+_INDEX_NAME = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_INDEX_NAME}}}")
 _DATABASE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,48}[A-Za-z0-9])?")
 
 
 def check_schema_name(name: object, kind: str) -> str:
-    """Return ``name`` if it is a valid keyspace/collection/table name, else raise.
+    """Return ``name`` if it is a valid keyspace/collection/table/index name, else raise.
 
-    The Data API accepts ``^\\w{1,48}$`` (ASCII letters, digits and underscores), case-sensitive.
+    The Data API accepts ``^\\w{1,48}$`` (ASCII letters, digits and underscores), case-sensitive;
+    index names may be up to 100 characters long.
     """
-    if not isinstance(name, str) or not _SCHEMA_NAME.fullmatch(name):
+    longest, pattern = ((MAX_INDEX_NAME, _INDEX_NAME) if kind == "Index"
+                        else (MAX_SCHEMA_NAME, _SCHEMA_NAME))
+    if not isinstance(name, str) or not pattern.fullmatch(name):
         shown = repr(name) if isinstance(name, str) else f"a {type(name).__name__}"
         raise DataAPIError(
             "UNSUPPORTED_SCHEMA_NAME",
             f"The command attempted to create a {kind} with a name that is not supported: "
             f"{shown}. The supported {kind} names must not be empty, more than "
-            f"{MAX_SCHEMA_NAME} characters long, or contain non-alphanumeric-underscore "
+            f"{longest} characters long, or contain non-alphanumeric-underscore "
             f"characters. Resend the command with a name such as 'my_{kind.lower()}'.",
         )
     return name

@@ -22,15 +22,22 @@ from .documents import (
     prefetch_embeddings,
     update_all,
 )
+from .rows import TABLE_ROW_COMMANDS, export_table
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
 from .state import (
     CollectionSettings,
     CollectionState,
     DatabaseState,
+    SchemaObjectState,
+    TableState,
     WorkspaceState,
     closed_error,
     credential_name,
 )
+from .tables import TABLE_KEYSPACE_COMMANDS, TABLE_SCHEMA_COMMANDS
+
+TABLE_COMMANDS = {**TABLE_SCHEMA_COMMANDS, **TABLE_ROW_COMMANDS}
+DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS}
 
 __all__ = [
     "bulk_delete",
@@ -42,7 +49,9 @@ __all__ = [
     "CollectionState",
     "DatabaseState",
     "Result",
+    "TableState",
     "WorkspaceState",
+    "export_rows_of_table",
     "envelope_of",
     "execute_collection",
     "execute_database",
@@ -64,32 +73,45 @@ def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = 
     name, body = unwrap(command)
     if name in GENERAL_COMMANDS:
         return GENERAL_COMMANDS[name](db, body)
-    if name in KEYSPACE_COMMANDS:
-        return KEYSPACE_COMMANDS[name](db, keyspace, body)
-    if name in COLLECTION_COMMANDS:
+    if name in DATABASE_COMMANDS:
+        return DATABASE_COMMANDS[name](db, keyspace, body)
+    if name in COLLECTION_COMMANDS or name in TABLE_COMMANDS:
         raise DataAPIError(
             "COMMAND_UNKNOWN",
-            f"Command '{name}' is a collection command: send it to a collection "
-            "(Collection.command), not to the database.",
+            f"Command '{name}' is a collection or table command: send it to a collection "
+            "or table (Collection.command, Table.command), not to the database.",
         )
-    raise _unknown(name, "Database", {**GENERAL_COMMANDS, **KEYSPACE_COMMANDS})
+    raise _unknown(name, "Database", {**GENERAL_COMMANDS, **DATABASE_COMMANDS})
 
 
-def _check_usable(coll: CollectionState) -> None:
-    """The collection is neither closed with its workspace nor deleted (under its lock)."""
+def _check_usable(coll: SchemaObjectState) -> None:
+    """The collection or table is neither closed with its workspace nor deleted (under its
+    lock)."""
     if coll.closed:
         raise closed_error(coll.database.workspace.path)
     if coll.dropped:
+        again = "createCollection" if coll.kind == "collection" else "createTable"
         raise DataAPIError(
             "UNKNOWN_COLLECTION_OR_TABLE",
             f"The command tried to get a Collection or Table {coll.name} that does not exist "
-            f"in the Keyspace {coll.keyspace}: it was deleted. Create it again "
-            "(createCollection).",
+            f"in the Keyspace {coll.keyspace}: it was deleted. Create it again ({again}).",
         )
 
 
+def _wrong_kind(name: str, target: SchemaObjectState) -> DataAPIError:
+    table = target.kind == "table"
+    return DataAPIError(
+        "UNSUPPORTED_TABLE_COMMAND" if table else "UNSUPPORTED_COLLECTION_COMMAND",
+        f"The command is not supported by {target.kind}s in the API. The commands supported "
+        f"by tables are: {', '.join(TABLE_COMMANDS)}. The commands supported by collections "
+        f"are: {', '.join(COLLECTION_COMMANDS)}. The unsupported command ran against the "
+        f"{target.kind}: {target.qualified_name}. The unsupported command was: {name}. "
+        "Resend using one of the supported commands.",
+    )
+
+
 @contextmanager
-def _request(coll: CollectionState, api_key: str | None,
+def _request(coll: SchemaObjectState, api_key: str | None,
              long_text: LongTextPolicy | None) -> Iterator[None]:
     """Hold the collection's lock for one request, with that request's options set on it."""
     with coll.lock:
@@ -103,10 +125,10 @@ def _request(coll: CollectionState, api_key: str | None,
             coll.request_long_text = LongTextPolicy()
 
 
-def execute_collection(coll: CollectionState, command: Any, *,
+def execute_collection(coll: SchemaObjectState, command: Any, *,
                        embedding_api_key: str | None = None,
                        long_text: LongTextPolicy | None = None) -> Result:
-    """Run a collection-level command under the collection's lock.
+    """Run a collection-level (or table-level) command under the collection's lock.
 
     ``embedding_api_key`` is the Data API's ``x-embedding-api-key``: the provider key for
     this command only, in place of the collection's credential. ``long_text`` says what to do
@@ -114,9 +136,13 @@ def execute_collection(coll: CollectionState, command: Any, *,
     :class:`~vectorize_kit.errors.TokenLimitWarning`).
     """
     name, body = unwrap(command)
-    handler = COLLECTION_COMMANDS.get(name)
+    commands, other = ((TABLE_COMMANDS, COLLECTION_COMMANDS) if isinstance(coll, TableState)
+                       else (COLLECTION_COMMANDS, TABLE_COMMANDS))
+    handler = commands.get(name)
     if handler is None:
-        raise _unknown(name, "Collection", COLLECTION_COMMANDS)
+        if name in other:
+            raise _wrong_kind(name, coll)
+        raise _unknown(name, coll.kind.title(), commands)
     with _request(coll, embedding_api_key, long_text):
         return handler(coll, body)
 
@@ -150,6 +176,13 @@ def export_documents(coll: CollectionState, filter: Any, projection: Any, *,
     with coll.lock:
         _check_usable(coll)
         return export_rows(coll, filter, projection, include_vector=include_vector)
+
+
+def export_rows_of_table(table: TableState, filter: Any, projection: Any) -> Any:
+    """Every matching row of a table as a typed DataFrame, in one locked read."""
+    with table.lock:
+        _check_usable(table)
+        return export_table(table, filter, projection)
 
 
 def envelope_of(run: Any, *args: Any, **kwargs: Any) -> dict:

@@ -17,6 +17,7 @@ import numpy as np
 from .. import limits
 from ..embedding.tokens import chunk_text, count_tokens
 from ..errors import DataAPIError, TokenLimitWarning
+from ..models import ModelInfo
 from ..store.filters import Filter, parse_filter
 from ..store.paths import PathConflict, get_exact, set_path, split_path
 from ..store.projection import Projection, parse_projection
@@ -32,9 +33,9 @@ from ..values import (
     vectorize_type_error,
 )
 from .core import Result, check_fields, decode_page, encode_page, get_bool, get_int, get_options
-from .state import CollectionState
+from .state import CollectionState, SchemaObjectState
 
-__all__ = ["COLLECTION_COMMANDS"]
+__all__ = ["COLLECTION_COMMANDS", "check_lengths"]
 
 
 # -- documents in ----------------------------------------------------------------------------
@@ -162,17 +163,18 @@ def _embed(coll: CollectionState, items: list[_Prepared]) -> None:
     if not pending:
         return
     texts = [p.text for p in pending]
-    _check_lengths(coll, texts, [f"_id {json.dumps(p.doc['_id'])}" for p in pending])
+    check_lengths(coll, coll.model, texts,
+                  [f"_id {json.dumps(p.doc['_id'])}" for p in pending])
     vectors = coll.embed(texts)  # type: ignore[arg-type]
     for item, vec in zip(pending, vectors):
         item.vector = np.asarray(vec, dtype=np.float32)
         item.text = None
 
 
-def _check_lengths(coll: CollectionState, texts: list[str], labels: list[str], *,
-                   kind: str = "passage") -> None:
-    """Warn about (or, under the ``error`` policy, refuse) texts over the token limit."""
-    model = coll.model
+def check_lengths(target: SchemaObjectState, model: ModelInfo, texts: list[str],
+                  labels: list[str], *, kind: str = "passage") -> None:
+    """Warn about (or, under the ``error`` policy, refuse) texts over the token limit of
+    ``model`` (the model of a collection or of a table's vector column)."""
     prefix = model.query_prefix if kind == "query" else model.passage_prefix
     # An ASCII character gives at most one token (plus [CLS] and [SEP]), so short ASCII
     # texts can not be over the limit and need no tokenizing (a cache hit then costs next to
@@ -186,12 +188,16 @@ def _check_lengths(coll: CollectionState, texts: list[str], labels: list[str], *
         return
     warning = TokenLimitWarning(over, model=model.name, limit=model.max_tokens, exact=exact,
                                 query=kind == "query")
-    if coll.request_long_text.mode == "error":
+    mode = target.request_long_text.mode
+    # a table row has one primary key, so it can not be split into chunks
+    if mode == "error" or (mode == "chunk" and target.kind == "table"):
+        fix = ("Shorten them, or insert with long_text='chunk' to split them into several "
+               "documents, or 'truncate'." if target.kind == "collection" else
+               "Shorten them (chunk_text splits a text into pieces that fit, to insert as "
+               "rows of their own), or insert with long_text='truncate'.")
         raise DataAPIError(
             "VECTORIZE_TEXT_TOO_LONG",
-            str(warning).split("; the model embeds")[0] + ". Nothing was sent or stored. "
-            "Shorten them, or insert with long_text='chunk' to split them into several "
-            "documents, or 'truncate'.",
+            str(warning).split("; the model embeds")[0] + f". Nothing was sent or stored. {fix}",
         )
     warnings.warn(warning, stacklevel=2)
 
@@ -283,7 +289,7 @@ def _parse_sort(coll: CollectionState, clause: Any) -> _Sort:
             )
         if coll.settings.service is None:
             raise _no_service(coll)
-        _check_lengths(coll, [text], ["the search text"], kind="query")
+        check_lengths(coll, coll.model, [text], ["the search text"], kind="query")
         (vec,) = coll.embed([text], kind="query")
         return _Sort(vector=np.asarray(vec, dtype=np.float32))
     clause = _json_operand(clause, "SORT_CLAUSE_INVALID", "sort clause")

@@ -4,6 +4,7 @@ deleteCollection (``reference/data-api.md`` §2.1)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from .. import limits
@@ -13,9 +14,16 @@ from ..names import check_schema_name
 from ..similarity import METRICS
 from ..store.shred import ID_TYPES
 from .core import Result, check_fields, field_invalid, get_bool, get_options
-from .state import CollectionSettings, DatabaseState, credential_name, not_in_scope
+from .state import (
+    CollectionSettings,
+    CollectionState,
+    DatabaseState,
+    TableState,
+    credential_name,
+    not_in_scope,
+)
 
-__all__ = ["GENERAL_COMMANDS", "KEYSPACE_COMMANDS"]
+__all__ = ["GENERAL_COMMANDS", "KEYSPACE_COMMANDS", "check_service"]
 
 SOURCE_MODELS = ("ada002", "bert", "cohere-v3", "gecko", "nv-qa-4", "openai-v3-large",
                  "openai-v3-small", "other")
@@ -79,7 +87,7 @@ def _vector_options(spec: Any, db: DatabaseState, default_credential: bool) -> d
     source = spec.get("sourceModel")
     service = spec.get("service")
     if service is not None:
-        service, dimension = _service(service, dimension, db, default_credential)
+        service, dimension = check_service(service, dimension, db, default_credential)
     if dimension is None:
         raise _options_error("The 'dimension' can not be null if 'service' is not provided")
     if isinstance(dimension, bool) or not isinstance(dimension, int):
@@ -109,44 +117,48 @@ def _vector_options(spec: Any, db: DatabaseState, default_credential: bool) -> d
     return out
 
 
-def _service(service: Any, dimension: Any, db: DatabaseState,
-             default_credential: bool) -> tuple[dict, Any]:
+def check_service(service: Any, dimension: Any, db: DatabaseState, default_credential: bool, *,
+             command: str = "createCollection", where: str = "options.vector",
+             fail: Callable[[str], DataAPIError] = _options_error) -> tuple[dict, Any]:
     """Check a vectorize ``service`` against the model catalogue and the database's
-    credentials; fill in the dimension and the credential; return both."""
+    credentials; fill in the dimension and the credential; return both.
+
+    ``where`` is the path of the object holding the service (a collection's vector options,
+    a table's vector column) and ``fail`` makes the error for a bad service."""
     if not isinstance(service, dict) or not isinstance(service.get("provider"), str):
-        raise _options_error(
+        raise fail(
             "'service' must be an object with at least a 'provider' string, e.g. "
             "{\"provider\": \"huggingface\", \"modelName\": \"...\"}."
         )
-    check_fields("createCollection", service,
+    check_fields(command, service,
                  ("provider", "modelName", "authentication", "parameters"),
-                 "options.vector.service")
+                 f"{where}.service")
     provider = service["provider"]
     info = PROVIDERS.get(provider)
     if info is None:
-        raise _options_error(
+        raise fail(
             f"Service provider '{provider}' is not supported. Supported: "
             f"{', '.join(sorted(PROVIDERS))}."
         )
     model = info.model(service.get("modelName"))  # type: ignore[arg-type]
     if model is None:
-        raise _options_error(
+        raise fail(
             f"Model name '{service.get('modelName')}' for provider '{provider}' is not "
             f"supported. Supported: {', '.join(m.name for m in info.models)}."
         )
     params = service.get("parameters")
     if params not in (None, {}):
-        raise _options_error(
+        raise fail(
             f"Unexpected parameter(s) {sorted(params) if isinstance(params, dict) else params}"
             f" for model '{model.name}' of provider '{provider}': it takes none."
         )
     if dimension is None:
         dimension = model.dimension
     elif isinstance(dimension, bool) or not isinstance(dimension, int):
-        raise field_invalid("command.options.vector.dimension", dimension,
+        raise field_invalid(f"command.{where}.dimension", dimension,
                             "dimension must be an integer")
     elif dimension != model.dimension:
-        raise _options_error(
+        raise fail(
             f"The provided dimension value '{dimension}' doesn't match the model's supported "
             f"dimension value '{model.dimension}' (model '{model.name}'). Leave 'dimension' "
             "out to use the model's."
@@ -155,7 +167,7 @@ def _service(service: Any, dimension: Any, db: DatabaseState,
     auth = service.get("authentication")
     if not info.external:
         if auth:
-            raise _options_error(
+            raise fail(
                 f"Service provider '{provider}' does not support authentication key "
                 f"'{next(iter(auth)) if isinstance(auth, dict) else auth}': it runs on this "
                 "machine and needs no credential."
@@ -166,7 +178,7 @@ def _service(service: Any, dimension: Any, db: DatabaseState,
             auth["providerKey"], str
         ):
             keys = sorted(auth) if isinstance(auth, dict) else auth
-            raise _options_error(
+            raise fail(
                 f"Service provider '{provider}' does not support authentication key(s) "
                 f"{keys}: use {{\"providerKey\": \"<credential name>\"}}."
             )
@@ -234,8 +246,14 @@ def create_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Re
     check_fields("createCollection", body, ("name", "options"))
     name = check_schema_name(body.get("name"), "Collection")
     with db.lock:
-        colls = db.keyspace(keyspace)
-        existing = colls.get(name)
+        existing = db.keyspace(keyspace).get(name)
+        if isinstance(existing, TableState):
+            raise DataAPIError(
+                "EXISTING_TABLE_NOT_DATA_API_COLLECTION",
+                f"Attempt to create new collection failed: table '{name}' already exists and "
+                "it is not a valid Data API collection.\n\nRecommend deleting the table "
+                "(dropTable) and resending the command, or choosing another name.",
+            )
         if existing is not None:
             # the same request again (a notebook cell run twice) is fine, whichever
             # credential was chosen by default the first time
@@ -277,7 +295,7 @@ def _without_default_credential(stored: dict, asked: dict) -> dict:
 def find_collections(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
     check_fields("findCollections", body, ("options",))
     explain = get_bool(get_options("findCollections", body, ("explain",)), "explain")
-    colls = db.keyspace(keyspace)
+    colls = {n: s for n, s in db.keyspace(keyspace).items() if isinstance(s, CollectionState)}
     if not explain:
         return Result(status={"collections": sorted(colls)})
     return Result(status={"collections": [
@@ -293,12 +311,17 @@ def delete_collection(db: DatabaseState, keyspace: str | None, body: dict) -> Re
         raise field_invalid("command.name", name, "must be a string")
     with db.lock:
         colls = db.keyspace(keyspace)
-        state = colls.pop(name, None)
+        state = colls.get(name)
+        if isinstance(state, TableState):
+            raise DataAPIError(
+                "UNSUPPORTED_TABLE_COMMAND",
+                f"The command is not supported by tables: '{state.qualified_name}' is a "
+                "table, and deleteCollection deletes collections. Drop it with dropTable.",
+            )
         if state is not None:  # idempotent: a missing collection is fine
-            with state.lock:
-                state.store.close()
-                state.dropped = True
-                db.catalog.drop_collection(db.id, state.keyspace, name)
+            del colls[name]
+            state.close_store()
+            db.catalog.drop(db.id, state.keyspace, name)
     return Result(status={"ok": 1})
 
 

@@ -1,4 +1,4 @@
-"""The in-process model the dispatcher works on: workspace, databases, collections.
+"""The in-process model the dispatcher works on: workspace, databases, collections, tables.
 
 These objects own the stores and the catalog; the Pythonic API (``vectorize_kit.api``) and
 every front door reach them only through the dispatcher.
@@ -24,10 +24,12 @@ from ..models import PROVIDERS, LongTextPolicy, ModelInfo
 from ..names import check_database_name, check_schema_name
 from ..store.catalog import Catalog
 from ..store.documents import DocumentStore
+from ..store.rows import TableStore
 from ..store.shred import Indexing
 from ..values import Secret
 
-__all__ = ["CollectionSettings", "CollectionState", "DatabaseState", "WorkspaceState"]
+__all__ = ["CollectionSettings", "CollectionState", "DatabaseState", "TableState",
+           "WorkspaceState"]
 
 
 @dataclass(frozen=True)
@@ -70,45 +72,43 @@ class CollectionSettings:
         return spec["type"] if spec else None
 
 
-class CollectionState:
-    """One collection: its settings, its store and its lock."""
+class SchemaObjectState:
+    """What collections and tables share: their place, their lock, and vectorize.
 
-    def __init__(self, database: DatabaseState, keyspace: str, settings: CollectionSettings,
-                 store: DocumentStore) -> None:
+    ``request_api_key`` and ``request_long_text`` are the options of the command being run
+    (set under ``lock``): its x-embedding-api-key and what to do with texts over the model's
+    token limit.
+    """
+
+    kind = "collection"
+
+    def __init__(self, database: DatabaseState, keyspace: str, name: str) -> None:
         self.database = database
         self.keyspace = keyspace
-        self.settings = settings
-        self.store = store
+        self.name = name
         self.lock = threading.RLock()
         self.dropped = False
         self.closed = False
-        # options of the command being run (set under ``lock``): its x-embedding-api-key and
-        # what to do with texts over the model's token limit
         self.request_api_key: str | None = None
         self.request_long_text = LongTextPolicy()
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
 
     @property
     def qualified_name(self) -> str:
         return f"{self.keyspace}.{self.name}"
 
-    def embed(self, texts: list[str], *, kind: Kind = "passage") -> np.ndarray:
-        """Vectors for ``$vectorize`` texts through the collection's embedding service.
+    def vectorize(self, service: dict, texts: list[str], *, kind: Kind = "passage"
+                  ) -> np.ndarray:
+        """Vectors for texts through an embedding ``service`` (a collection's or a vector
+        column's).
 
         ``kind="query"`` adds the model's query prefix (e.g. BGE's instruction), passages get
         the passage prefix. The key is the request's ``x-embedding-api-key`` when given, else
-        the secret of the collection's credential, which must still exist and still have the
+        the secret of the service's credential, which must still exist and still have the
         database in its scope.
         """
-        service = self.settings.service
-        assert service is not None
         info = PROVIDERS[service["provider"]]
-        model = info.model(service["modelName"])
-        assert model is not None
-        key = self._api_key(info.name) if info.external else None
+        model = model_of(service)
+        key = self._api_key(service) if info.external else None
         prefix = model.query_prefix if kind == "query" else model.passage_prefix
         try:
             endpoint = self.database.workspace.endpoints.get(info.name)
@@ -118,7 +118,7 @@ class CollectionState:
                 "EMBEDDING_PROVIDER_UNAVAILABLE",
                 f"The Embedding Provider is unavailable\nUnderlying problem: provider "
                 f"'{info.name}' is not installed in this version of vectorize_kit. Insert "
-                "'$vector' values instead.",
+                "vectors instead.",
             ) from None
         sent = [prefix + t for t in texts]
         # the cache: a text embedded before (by this provider, endpoint and model) is not
@@ -142,19 +142,11 @@ class CollectionState:
             vectors = [found[t] if v is None else v for t, v in zip(sent, vectors)]
         return np.stack(vectors).astype(np.float32, copy=False)
 
-    @property
-    def model(self) -> ModelInfo:
-        """The model of the collection's embedding service."""
-        service = self.settings.service
-        assert service is not None
-        model = PROVIDERS[service["provider"]].model(service["modelName"])
-        assert model is not None
-        return model
-
-    def _api_key(self, provider: str) -> Secret:
+    def _api_key(self, service: dict) -> Secret:
+        provider = service["provider"]
         if self.request_api_key:
             return Secret(self.request_api_key)
-        auth = (self.settings.service or {}).get("authentication")
+        auth = service.get("authentication")
         if not auth:
             raise missing_key_error(provider)
         name = credential_name(auth["providerKey"])
@@ -164,13 +156,63 @@ class CollectionState:
                 "VECTORIZE_CREDENTIAL_INVALID",
                 f"Invalid credential name for vectorize, with error: the credential '{name}' "
                 f"of provider '{provider}' was removed, so vectorize is disabled for "
-                f"collection '{self.qualified_name}'. Add a credential named '{name}' again "
+                f"{self.kind} '{self.qualified_name}'. Add a credential named '{name}' again "
                 f"with database '{self.database.name}' in its scope to restore it.",
             )
         if found == "not in scope":
             raise not_in_scope(self.database.name, name, provider)
         assert isinstance(found, Secret)
         return found
+
+    def close_store(self) -> None:
+        """Close the store for good (the object was dropped), after a command in flight."""
+        with self.lock:
+            self.store.close()  # type: ignore[attr-defined]
+            self.dropped = True
+
+
+def model_of(service: dict) -> ModelInfo:
+    """The model of an embedding service (one the catalogue has: services are checked when
+    they are defined)."""
+    model = PROVIDERS[service["provider"]].model(service["modelName"])
+    assert model is not None
+    return model
+
+
+class CollectionState(SchemaObjectState):
+    """One collection: its settings, its store and its lock."""
+
+    def __init__(self, database: DatabaseState, keyspace: str, settings: CollectionSettings,
+                 store: DocumentStore) -> None:
+        super().__init__(database, keyspace, settings.name)
+        self.settings = settings
+        self.store = store
+
+    def embed(self, texts: list[str], *, kind: Kind = "passage") -> np.ndarray:
+        """Vectors for ``$vectorize`` texts through the collection's embedding service."""
+        assert self.settings.service is not None
+        return self.vectorize(self.settings.service, texts, kind=kind)
+
+    @property
+    def model(self) -> ModelInfo:
+        """The model of the collection's embedding service."""
+        assert self.settings.service is not None
+        return model_of(self.settings.service)
+
+
+class TableState(SchemaObjectState):
+    """One table: its store (which holds its schema) and its lock."""
+
+    kind = "table"
+
+    def __init__(self, database: DatabaseState, keyspace: str, name: str,
+                 store: TableStore) -> None:
+        super().__init__(database, keyspace, name)
+        self.store = store
+
+    @property
+    def schema(self) -> dict:
+        return self.store.schema
 
 
 def credential_name(provider_key: str) -> str:
@@ -196,7 +238,7 @@ class DatabaseState:
         self.id: str = meta["id"]
         self.name: str = meta["name"]
         self.created_at = dt.datetime.fromisoformat(meta["created_at"])
-        self.keyspaces: dict[str, dict[str, CollectionState]] = {}
+        self.keyspaces: dict[str, dict[str, CollectionState | TableState]] = {}
         self.lock = threading.RLock()
         self.closed = False
 
@@ -209,22 +251,35 @@ class DatabaseState:
         return limits.max_collections(self.created_at)
 
     def collection_count(self) -> int:
-        return sum(len(c) for c in self.keyspaces.values())
+        """The collections of every keyspace: what the database's limit counts (tables are
+        not counted, as in the Data API)."""
+        return sum(isinstance(s, CollectionState)
+                   for objs in self.keyspaces.values() for s in objs.values())
 
     def _load(self) -> None:
         for ks in self.catalog.keyspaces(self.id):
             self.keyspaces[ks] = {}
             for name, definition in self.catalog.collections(self.id, ks).items():
                 self._open_collection(ks, CollectionSettings(name, definition["options"]))
+            for name, definition in self.catalog.tables(self.id, ks).items():
+                self._open_table(ks, name, definition["schema"])
 
     def _open_collection(self, keyspace: str, settings: CollectionSettings) -> CollectionState:
-        log = self.catalog.collection_log(self.id, keyspace, settings.name, settings.dimension)
+        dims = {} if settings.dimension is None else {"$vector": settings.dimension}
+        log = self.catalog.log(self.id, keyspace, settings.name, dims)
         store = DocumentStore(dimension=settings.dimension, log=log)
         state = CollectionState(self, keyspace, settings, store)
         self.keyspaces[keyspace][settings.name] = state
         return state
 
-    def keyspace(self, name: str | None) -> dict[str, CollectionState]:
+    def _open_table(self, keyspace: str, name: str, schema: dict) -> TableState:
+        dims = {n: c["dimension"] for n, c in schema["columns"].items() if c["type"] == "vector"}
+        store = TableStore(schema, log=self.catalog.log(self.id, keyspace, name, dims))
+        state = TableState(self, keyspace, name, store)
+        self.keyspaces[keyspace][name] = state
+        return state
+
+    def keyspace(self, name: str | None) -> dict[str, CollectionState | TableState]:
         """The collections of a keyspace; ``UNKNOWN_KEYSPACE`` if it does not exist."""
         name = limits.DEFAULT_KEYSPACE if name is None else name
         try:
@@ -238,8 +293,8 @@ class DatabaseState:
                 "create it first (createKeyspace).",
             ) from None
 
-    def collection(self, keyspace: str | None, name: str) -> CollectionState:
-        """A collection; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist."""
+    def collection(self, keyspace: str | None, name: str) -> CollectionState | TableState:
+        """A collection or table; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist."""
         ks_name = limits.DEFAULT_KEYSPACE if keyspace is None else keyspace
         colls = self.keyspace(ks_name)
         try:
@@ -249,7 +304,8 @@ class DatabaseState:
                 "UNKNOWN_COLLECTION_OR_TABLE",
                 f"The command tried to get a Collection or Table {name} that does not exist "
                 f"in the Keyspace {ks_name}. The keyspace has the existing collections or "
-                f"tables: {sorted(colls)}. Create it first (createCollection).",
+                f"tables: {sorted(colls)}. Create it first (createCollection or "
+                "createTable).",
             ) from None
 
     def create_keyspace(self, name: str) -> None:
@@ -261,11 +317,8 @@ class DatabaseState:
 
     def drop_keyspace(self, name: str) -> None:
         with self.lock:
-            colls = self.keyspace(name)
-            for state in colls.values():
-                with state.lock:  # wait for a command in flight on it
-                    state.store.close()
-                    state.dropped = True
+            for state in self.keyspace(name).values():
+                state.close_store()
             self.catalog.drop_keyspace(self.id, name)
             del self.keyspaces[name]
 

@@ -6,6 +6,8 @@
     <root>/databases/<db id>/database.json       id, name, created_at
     <root>/databases/<db id>/<keyspace>/<collection>/collection.json   name and options
     <root>/databases/<db id>/<keyspace>/<collection>/{snapshot,wal}-*  the documents
+    <root>/databases/<db id>/<keyspace>/<table>/table.json   name and schema at creation
+    <root>/databases/<db id>/<keyspace>/<table>/{snapshot,wal}-*       the rows (and schema)
 
 Every directory is created under a temporary name with its metadata file fsynced, then
 renamed into place; removal renames it to a trash name first.  Both renames are atomic, so
@@ -23,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataAPIError
-from .wal import CollectionLog, fsync_dir
+from .wal import StoreLog, fsync_dir
 
 __all__ = ["Catalog"]
 
 _DB_FILE = "database.json"
 _COLL_FILE = "collection.json"
+_TABLE_FILE = "table.json"
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -145,31 +148,40 @@ class Catalog:
         if self.root is not None:
             self._remove_dir(self._db_dir(db_id) / name)
 
-    # -- collections -------------------------------------------------------------------------
-    def collections(self, db_id: str, keyspace: str) -> dict[str, dict]:
-        """``name -> definition`` of the collections stored in a keyspace."""
+    # -- collections and tables ----------------------------------------------------------------
+    def _objects(self, db_id: str, keyspace: str, meta_name: str) -> dict[str, dict]:
         if self.root is None:
             return {}
         out = {}
         for p in sorted((self._db_dir(db_id) / keyspace).iterdir()):
-            if p.is_dir() and not p.name.startswith(".") and (p / _COLL_FILE).exists():
-                out[p.name] = _read_json(p / _COLL_FILE)
+            if p.is_dir() and not p.name.startswith(".") and (p / meta_name).exists():
+                out[p.name] = _read_json(p / meta_name)
         return out
+
+    def collections(self, db_id: str, keyspace: str) -> dict[str, dict]:
+        """``name -> definition`` of the collections stored in a keyspace."""
+        return self._objects(db_id, keyspace, _COLL_FILE)
+
+    def tables(self, db_id: str, keyspace: str) -> dict[str, dict]:
+        """``name -> definition at creation`` of the tables stored in a keyspace."""
+        return self._objects(db_id, keyspace, _TABLE_FILE)
 
     def create_collection(self, db_id: str, keyspace: str, name: str, definition: dict) -> None:
         if self.root is not None:
             self._make_dir(self._db_dir(db_id) / keyspace / name, _COLL_FILE, definition)
 
-    def collection_log(
-        self, db_id: str, keyspace: str, name: str, dimension: int | None
-    ) -> CollectionLog | None:
-        """The durable log of a stored collection (``None`` in memory)."""
+    def create_table(self, db_id: str, keyspace: str, name: str, definition: dict) -> None:
+        if self.root is not None:
+            self._make_dir(self._db_dir(db_id) / keyspace / name, _TABLE_FILE, definition)
+
+    def log(self, db_id: str, keyspace: str, name: str, dimensions: dict[str, int]
+            ) -> StoreLog | None:
+        """The durable log of a stored collection or table (``None`` in memory)."""
         if self.root is None:
             return None
-        return CollectionLog(
-            self._db_dir(db_id) / keyspace / name, dimension, sync=self.sync
-        )
+        return StoreLog(self._db_dir(db_id) / keyspace / name, dimensions, sync=self.sync)
 
-    def drop_collection(self, db_id: str, keyspace: str, name: str) -> None:
+    def drop(self, db_id: str, keyspace: str, name: str) -> None:
+        """Remove a collection or table with its data."""
         if self.root is not None:
             self._remove_dir(self._db_dir(db_id) / keyspace / name)

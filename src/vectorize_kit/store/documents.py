@@ -22,11 +22,12 @@ import pandas as pd
 from ..values import MISSING, canon, is_ejson
 from .paths import split_path
 from .vectors import VectorMatrix
-from .wal import SNAPSHOT_BATCH_ROWS, CollectionLog, Record, SnapshotBatch
+from .wal import SNAPSHOT_BATCH_ROWS, Record, SnapshotBatch, StoreLog
 
 __all__ = ["DocumentStore"]
 
 _MAX_CACHED_PATHS = 32
+_VECTOR = "$vector"  # the vector column's name in the log
 
 
 def _objects(values: Iterable[Any], count: int) -> np.ndarray:
@@ -63,7 +64,7 @@ class DocumentStore:
         Where changes are made durable; ``None`` keeps the store in memory only.
     """
 
-    def __init__(self, *, dimension: int | None, log: CollectionLog | None = None) -> None:
+    def __init__(self, *, dimension: int | None, log: StoreLog | None = None) -> None:
         self.dimension = dimension
         self.vectors = VectorMatrix(dimension) if dimension else None
         self._log = log
@@ -161,7 +162,7 @@ class DocumentStore:
         if not docs:
             return
         if self._log is not None:
-            self._log.append(Record("put", docs=docs, vectors=vectors))
+            self._log.append(Record("put", docs=docs, vectors=self._columns(vectors)))
         self._apply_put(docs, vectors)
         self._after_write()
 
@@ -180,6 +181,9 @@ class DocumentStore:
             self._log.append(Record("clear"))
         self._apply_clear()
         self._after_write()
+
+    def _columns(self, vectors: list[np.ndarray | None]) -> dict:
+        return {} if self.vectors is None else {_VECTOR: vectors}
 
     def _after_write(self) -> None:
         self.version += 1
@@ -258,14 +262,14 @@ class DocumentStore:
             self.field(path)
 
     # -- persistence -------------------------------------------------------------------------
-    def _load(self, log: CollectionLog) -> None:
+    def _load(self, log: StoreLog) -> None:
         batches, records = log.load()
         if self.vectors is not None:
-            self.vectors.reserve(log.rows_bound(), exact=True)
+            self.vectors.reserve(log.rows_bound(_VECTOR), exact=True)
         for batch in batches:
             keys = [canon(d["_id"]) for d in batch.docs]
             if self.vectors is not None:
-                self.vectors.append(batch.vectors, batch.present)
+                self.vectors.append(batch.vectors[_VECTOR], batch.present[_VECTOR])
             self._append_frame(keys, batch.docs)
         # Replay the log, gathering runs of puts of new documents into one append each.
         run_docs: list[dict] = []
@@ -286,7 +290,7 @@ class DocumentStore:
                 ) >= SNAPSHOT_BATCH_ROWS:
                     flush()
                 run_docs.extend(record.docs)
-                run_vecs.extend(record.vectors)
+                run_vecs.extend(record.vectors.get(_VECTOR) or [None] * len(record.docs))
                 run_keys.update(keys)
                 continue
             flush()
@@ -303,12 +307,12 @@ class DocumentStore:
         for start in range(0, len(docs), SNAPSHOT_BATCH_ROWS):
             stop = min(start + SNAPSHOT_BATCH_ROWS, len(docs))
             if self.vectors is None:
-                yield SnapshotBatch(list(docs[start:stop]), np.zeros((0, 0), np.float32),
-                                    np.zeros(stop - start, bool))
+                yield SnapshotBatch(list(docs[start:stop]), {}, {})
             else:
                 present = self.vectors.present[start:stop]
                 block = self.vectors.data[start:stop][present]
-                yield SnapshotBatch(list(docs[start:stop]), block, present)
+                yield SnapshotBatch(list(docs[start:stop]), {_VECTOR: block},
+                                    {_VECTOR: present})
 
     def checkpoint(self) -> None:
         """Compact the log into a snapshot now (makes the next open faster)."""

@@ -1,16 +1,19 @@
-"""Durable storage of one collection: a write-ahead log and compacted parquet snapshots.
+"""Durable storage of one collection or table: a write-ahead log and compacted snapshots.
 
-Files in a collection's directory, for generation ``g``:
+Files in a collection's (or table's) directory, for generation ``g``:
 
-- ``snapshot-g.parquet``: every document as of the snapshot (column ``doc``: the JSON text,
-  without ``$vector``; column ``has_vector``);
-- ``vectors-g.f32``: the snapshot's vectors, one row per document (zeros where none),
-  little-endian float32, read straight into the matrix (parquet's reader would hold about as
-  much memory again as the vectors while decoding them);
+- ``snapshot-g.parquet``: every document (or row) as of the snapshot (column ``doc``: the JSON
+  text, without vectors; a column ``has:<name>`` for each vector column (a collection's is
+  ``$vector``)); its key-value metadata ``vk`` holds the vector dimensions and, for a table,
+  its schema;
+- ``vectors-g-k.f32``: the snapshot's vectors of vector column ``k``, one row per document
+  (zeros where none), little-endian float32, read straight into the matrix (parquet's reader
+  would hold about as much memory again as the vectors while decoding them);
 - ``wal-g.log``: the changes made since that snapshot, one framed record per write command.
 
 A record is ``b"VK" | u32 length | u32 crc32 | payload`` and holds the final state of every
-document a command wrote (``put``), the ids it deleted (``delete``) or a truncation (``clear``).
+document a command wrote (``put``), the ids it deleted (``delete``), a truncation (``clear``)
+or a table's new schema (``schema``).
 It is appended and fsynced before the command is acknowledged, so an acknowledged write
 survives ``kill -9``; a record torn by a crash fails its checksum and is cut off on reopen, so
 a crash mid-write never touches what was there.  A snapshot is written to a temporary file,
@@ -33,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CollectionLog", "Record", "fsync_dir", "write_atomic"]
+__all__ = ["Record", "SnapshotBatch", "StoreLog", "fsync_dir", "write_atomic"]
 
 logger = logging.getLogger("vectorize_kit.store")
 _MAGIC = b"VK"
@@ -68,85 +71,96 @@ def _dumps(value: Any) -> str:
 
 @dataclass
 class Record:
-    """One logged change: ``op`` is ``"put"``, ``"delete"`` or ``"clear"``.
+    """One logged change: ``op`` is ``"put"``, ``"delete"``, ``"clear"`` or ``"schema"``.
 
-    For ``put``: ``docs`` (without ``$vector``) and ``vectors`` (a float32 array or ``None``
-    for each doc).  For ``delete``: ``ids``.
+    For ``put``: ``docs`` (without vectors) and ``vectors``: for each vector column, a float32
+    array or ``None`` for each doc.  For ``delete``: ``ids``.  For ``schema``: ``schema``.
+    A record names the dimension of each vector it holds, so it reads back on its own.
     """
 
     op: str
     docs: list[dict] | None = None
-    vectors: list[np.ndarray | None] | None = None
+    vectors: dict[str, list[np.ndarray | None]] | None = None
     ids: list[Any] | None = None
+    schema: dict | None = None
 
     def encode(self) -> bytes:
+        body = b""
         if self.op == "put":
             assert self.docs is not None and self.vectors is not None
-            flags = [v is not None for v in self.vectors]
-            header = _dumps({"op": "put", "docs": self.docs, "vec": flags}).encode()
-            present = [np.asarray(v, dtype="<f4") for v in self.vectors if v is not None]
-            body = b"".join(v.tobytes() for v in present)
+            dims = {col: [0 if v is None else len(v) for v in vecs]
+                    for col, vecs in self.vectors.items()}
+            header = _dumps({"op": "put", "docs": self.docs, "vec": dims}).encode()
+            body = b"".join(np.asarray(v, dtype="<f4").tobytes()
+                            for vecs in self.vectors.values() for v in vecs if v is not None)
         elif self.op == "delete":
             header = _dumps({"op": "delete", "ids": self.ids}).encode()
-            body = b""
+        elif self.op == "schema":
+            header = _dumps({"op": "schema", "schema": self.schema}).encode()
         else:
             header = _dumps({"op": self.op}).encode()
-            body = b""
         payload = _U32.pack(len(header)) + header + body
         return _HEADER.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
 
     @classmethod
-    def decode(cls, payload: bytes, dimension: int | None) -> Record:
+    def decode(cls, payload: bytes) -> Record:
         (hlen,) = _U32.unpack_from(payload, 0)
         header = json.loads(payload[4 : 4 + hlen])
         op = header["op"]
         if op == "put":
-            flags = header["vec"]
-            vectors: list[np.ndarray | None] = []
+            vectors: dict[str, list[np.ndarray | None]] = {}
             offset = 4 + hlen
-            for flag in flags:
-                if flag:
-                    assert dimension is not None
-                    vec = np.frombuffer(payload, dtype="<f4", count=dimension, offset=offset)
-                    vectors.append(vec.astype(np.float32))
-                    offset += 4 * dimension
-                else:
-                    vectors.append(None)
+            for col, dims in header["vec"].items():
+                vecs: list[np.ndarray | None] = []
+                for dim in dims:
+                    if dim:
+                        vec = np.frombuffer(payload, dtype="<f4", count=dim, offset=offset)
+                        vecs.append(vec.astype(np.float32))
+                        offset += 4 * dim
+                    else:
+                        vecs.append(None)
+                vectors[col] = vecs
             return cls("put", docs=header["docs"], vectors=vectors)
         if op == "delete":
             return cls("delete", ids=header["ids"])
+        if op == "schema":
+            return cls("schema", schema=header["schema"])
         return cls(op)
 
 
 @dataclass
 class SnapshotBatch:
-    """A slice of a snapshot: documents, and the vectors of the rows where ``present``."""
+    """A slice of a snapshot: documents, and for each vector column the vectors of the rows
+    where its mask is set (``vectors[col]``, ``present[col]``)."""
 
     docs: list[dict]
-    vectors: np.ndarray
-    present: np.ndarray
+    vectors: dict[str, np.ndarray]
+    present: dict[str, np.ndarray]
 
 
-class CollectionLog:
-    """The files of one collection: load them, append records, compact into a snapshot.
+class StoreLog:
+    """The files of one collection or table: load them, append records, compact.
 
     Parameters
     ----------
     directory
-        The collection's directory (it exists).
-    dimension
-        The vector dimension, or ``None`` for a collection without vectors.
+        The collection's (or table's) directory (it exists).
+    dimensions
+        The dimension of each vector column (``{"$vector": d}`` for a collection with
+        vectors); a table's change with its schema (:meth:`set_dimensions`).
     sync
         fsync each record (the default). Tests and benchmarks of throughput may turn it off.
     """
 
-    def __init__(self, directory: Path, dimension: int | None, *, sync: bool = True) -> None:
+    def __init__(self, directory: Path, dimensions: dict[str, int], *, sync: bool = True
+                 ) -> None:
         self.directory = directory
-        self.dimension = dimension
+        self.dimensions = dict(dimensions)
         self.sync = sync
         self.generation = 0
         self.snapshot_bytes = 0
         self.wal_bytes = 0
+        self.snapshot_schema: dict | None = None  # the schema the snapshot was written with
         self._wal: Any = None
 
     # -- reading -----------------------------------------------------------------------------
@@ -169,51 +183,60 @@ class CollectionLog:
         for gen, path in snapshots.items():
             if gen != self.generation:
                 path.unlink()
-        for prefix, suffix in (("wal", ".log"), ("vectors", ".f32")):
-            for gen, path in self._files(prefix, suffix).items():
-                if gen != self.generation:
-                    path.unlink()
+        for path in self.directory.glob("wal-*.log"):
+            if path.name != f"wal-{self.generation:08d}.log":
+                path.unlink()
+        for path in self.directory.glob("vectors-*.f32"):
+            if not path.name.startswith(f"vectors-{self.generation:08d}-"):
+                path.unlink()
         for tmp in self.directory.glob(".*.tmp"):
             tmp.unlink()
         snap = snapshots.get(self.generation)
-        vec = self.directory / f"vectors-{self.generation:08d}.f32"
-        self.snapshot_bytes = (snap.stat().st_size if snap else 0) + (
-            vec.stat().st_size if vec.exists() else 0)
+        self.snapshot_bytes = 0
+        if snap is not None:
+            import pyarrow.parquet as pq
+
+            meta = json.loads(pq.read_metadata(snap).metadata[b"vk"])
+            self.dimensions = meta["vectors"]
+            self.snapshot_schema = meta["schema"]
+            self.snapshot_bytes = snap.stat().st_size + sum(
+                self._vector_file(k).stat().st_size for k in range(len(self.dimensions)))
         return self._read_snapshot(snap), self._read_wal()
+
+    def _vector_file(self, k: int, generation: int | None = None) -> Path:
+        gen = self.generation if generation is None else generation
+        return self.directory / f"vectors-{gen:08d}-{k}.f32"
 
     def _read_snapshot(self, path: Path | None) -> Iterator[SnapshotBatch]:
         if path is None:
             return
         import pyarrow.parquet as pq
 
-        dim = self.dimension
-        vectors = None
-        if dim is not None:
-            vectors = open(self.directory / f"vectors-{self.generation:08d}.f32", "rb")
+        dims = dict(self.dimensions)
+        files = [open(self._vector_file(k), "rb") for k in range(len(dims))]
         try:
             parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
             for batch in parquet.iter_batches(batch_size=SNAPSHOT_BATCH_ROWS):
                 # one json.loads per batch: the decoder then shares field-name strings
                 docs = json.loads("[" + ",".join(batch.column("doc").to_pylist()) + "]")
-                if vectors is None:
-                    yield SnapshotBatch(docs, np.zeros((0, 0), np.float32),
-                                        np.zeros(len(docs), bool))
-                    continue
-                present = batch.column("has_vector").to_numpy(zero_copy_only=False)
-                raw = vectors.read(len(docs) * dim * 4)
-                block = np.frombuffer(raw, dtype="<f4").reshape(len(docs), dim)
-                yield SnapshotBatch(docs, block[present], present)
+                vectors, present = {}, {}
+                for fh, (col, dim) in zip(files, dims.items()):
+                    mask = batch.column(f"has:{col}").to_numpy(zero_copy_only=False)
+                    raw = fh.read(len(docs) * dim * 4)
+                    block = np.frombuffer(raw, dtype="<f4").reshape(len(docs), dim)
+                    vectors[col], present[col] = block[mask], mask
+                yield SnapshotBatch(docs, vectors, present)
         finally:
-            if vectors is not None:
-                vectors.close()
+            for fh in files:
+                fh.close()
 
-    def rows_bound(self) -> int:
-        """An upper bound of the rows a load will hold: the snapshot's rows plus as many as
-        the log's bytes could carry vectors for (each logged vector takes dimension*4 bytes;
-        room that is never touched costs no memory)."""
+    def rows_bound(self, column: str) -> int:
+        """An upper bound of the rows with a vector in ``column`` that a load will hold: the
+        snapshot's rows plus as many as the log's bytes could carry vectors for (each logged
+        vector takes dimension*4 bytes; room that is never touched costs no memory)."""
         wal = self.directory / f"wal-{self.generation:08d}.log"
         logged = wal.stat().st_size if wal.exists() else 0
-        return self.snapshot_rows() + logged // (4 * (self.dimension or 1))
+        return self.snapshot_rows() + logged // (4 * self.dimensions[column])
 
     def snapshot_rows(self) -> int:
         """How many documents the current snapshot holds (from its footer)."""
@@ -240,7 +263,7 @@ class CollectionLog:
                     if magic != _MAGIC or len(payload) != length or zlib.crc32(payload) != crc:
                         break  # a record torn by a crash: everything after it was never acked
                     good += _HEADER.size + length
-                    yield Record.decode(payload, self.dimension)
+                    yield Record.decode(payload)
             if good != size:
                 logger.warning("%s: cut off %d bytes of a log record torn by a crash (never "
                                "acknowledged)", path, size - good)
@@ -273,8 +296,9 @@ class CollectionLog:
         """Whether the log has grown past the snapshot (and 8 MiB): then compact."""
         return self.wal_bytes > max(8 << 20, self.snapshot_bytes)
 
-    def compact(self, batches: Iterator[SnapshotBatch]) -> None:
-        """Write the current state as snapshot ``g+1`` and drop generation ``g``'s files."""
+    def compact(self, batches: Iterator[SnapshotBatch], *, schema: dict | None = None) -> None:
+        """Write the current state (and a table's ``schema``) as snapshot ``g+1`` and drop
+        generation ``g``'s files."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -282,43 +306,47 @@ class CollectionLog:
         new_gen = self.generation + 1
         final = self.directory / f"snapshot-{new_gen:08d}.parquet"
         tmp = self.directory / f".{final.name}.tmp"
-        vec_final = self.directory / f"vectors-{new_gen:08d}.f32"
-        vec_tmp = self.directory / f".{vec_final.name}.tmp"
-        fields = [pa.field("doc", pa.string())]
-        if self.dimension is not None:
-            fields.append(pa.field("has_vector", pa.bool_()))
-        schema = pa.schema(fields)
-        vec_fh = open(vec_tmp, "wb") if self.dimension is not None else None
+        dims = dict(self.dimensions)
+        vec_files = [self._vector_file(k, new_gen) for k in range(len(dims))]
+        vec_tmps = [p.with_name(f".{p.name}.tmp") for p in vec_files]
+        meta = {b"vk": _dumps({"vectors": dims, "schema": schema}).encode()}
+        schema_pa = pa.schema([pa.field("doc", pa.string())]
+                              + [pa.field(f"has:{col}", pa.bool_()) for col in dims],
+                              metadata=meta)
+        handles = [open(p, "wb") for p in vec_tmps]
         try:
-            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            with pq.ParquetWriter(tmp, schema_pa, compression="zstd") as writer:
                 for batch in batches:
                     cols = [pa.array([_dumps(d) for d in batch.docs], pa.string())]
-                    if vec_fh is not None:
-                        cols.append(pa.array(batch.present))
-                        full = np.zeros((len(batch.docs), self.dimension), "<f4")
-                        full[batch.present] = batch.vectors
-                        vec_fh.write(full.tobytes())
-                    writer.write_batch(pa.record_batch(cols, schema=schema))
-            if vec_fh is not None:
-                vec_fh.flush()
-                os.fsync(vec_fh.fileno())
+                    for fh, (col, dim) in zip(handles, dims.items()):
+                        present = batch.present[col]
+                        cols.append(pa.array(present))
+                        full = np.zeros((len(batch.docs), dim), "<f4")
+                        full[present] = batch.vectors[col]
+                        fh.write(full.tobytes())
+                    writer.write_batch(pa.record_batch(cols, schema=schema_pa))
+            for fh in handles:
+                fh.flush()
+                os.fsync(fh.fileno())
         finally:
-            if vec_fh is not None:
-                vec_fh.close()
+            for fh in handles:
+                fh.close()
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        if vec_fh is not None:
-            os.replace(vec_tmp, vec_final)  # not yet referenced: the parquet rename commits
-            fsync_dir(self.directory)  # so that no power loss keeps the snapshot without it
+        for p_tmp, p_final in zip(vec_tmps, vec_files):
+            os.replace(p_tmp, p_final)  # not yet referenced: the parquet rename commits
+        if vec_files:
+            fsync_dir(self.directory)  # so that no power loss keeps the snapshot without them
         os.replace(tmp, final)
         fsync_dir(self.directory)
         # Commit point passed: the old generation is garbage.
         self.close()
-        old = [self.directory / f"{name}-{self.generation:08d}{ext}" for name, ext in
-               (("wal", ".log"), ("snapshot", ".parquet"), ("vectors", ".f32"))]
+        old = [self.directory / f"wal-{self.generation:08d}.log",
+               self.directory / f"snapshot-{self.generation:08d}.parquet",
+               *self.directory.glob(f"vectors-{self.generation:08d}-*.f32")]
         self.generation = new_gen
-        self.snapshot_bytes = final.stat().st_size + (
-            vec_final.stat().st_size if self.dimension is not None else 0)
+        self.snapshot_schema = schema
+        self.snapshot_bytes = final.stat().st_size + sum(p.stat().st_size for p in vec_files)
         self.wal_bytes = 0
         for p in old:
             if p.exists():

@@ -1,0 +1,286 @@
+"""Filters on a table's typed columns (``reference/data-api.md`` §3.2).
+
+Scalar columns take ``$eq`` (also implicit), ``$ne``, ``$in``, ``$nin``, ``$gt``, ``$gte``,
+``$lt`` and ``$lte``; ``list`` and ``set`` columns take ``$in``, ``$nin`` and ``$all`` over
+their elements; ``map`` columns take them over ``$keys``, ``$values`` or, directly, over
+``[key, value]`` entries.  ``$and`` and ``$or`` combine.  Operands are parsed with the column's
+type, so ``"2024-05-01"`` compares as a date in a ``date`` column.  A null cell matches
+``$ne`` and ``$nin`` only.  Comparisons on the common dtypes are one vectorised pandas
+operation; the others compare cell by cell.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from .. import limits
+from ..errors import DataAPIError
+from .columns import ColumnType, ColumnValueError
+from .rows import TableStore
+
+__all__ = ["RowFilter", "parse_row_filter"]
+
+_COMPARE = {"$eq": operator.eq, "$ne": operator.ne, "$gt": operator.gt,
+            "$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
+_MEMBERSHIP = ("$in", "$nin", "$all")
+_VECTORISED = ("Int8", "Int16", "Int32", "Int64", "Float32", "Float64", "boolean", "string",
+               "datetime64[ms, UTC]")
+
+
+class _Node:
+    def mask(self, store: TableStore) -> np.ndarray:
+        raise NotImplementedError
+
+
+class _Logic(_Node):
+    def __init__(self, op: str, parts: list[_Node]) -> None:
+        self.op, self.parts = op, parts
+
+    def mask(self, store: TableStore) -> np.ndarray:
+        out = np.ones(len(store), bool) if self.op == "$and" else np.zeros(len(store), bool)
+        for part in self.parts:
+            out = (out & part.mask(store)) if self.op == "$and" else (out | part.mask(store))
+        return out
+
+
+class _Compare(_Node):
+    """A scalar column against one value (``$eq``...) or a list of values (``$in``...)."""
+
+    def __init__(self, column: str, ctype: ColumnType, op: str, operand: Any) -> None:
+        self.column, self.ctype, self.op, self.operand = column, ctype, op, operand
+
+    def mask(self, store: TableStore) -> np.ndarray:
+        series = store.frame[self.column]
+        negated = self.op in ("$ne", "$nin")
+        if str(series.dtype) in _VECTORISED:
+            if self.op in ("$in", "$nin"):
+                hit = series.isin(self.operand).to_numpy(dtype=bool, na_value=False)
+            else:
+                op = _COMPARE["$eq" if self.op == "$ne" else self.op]
+                hit = op(series, self.operand).to_numpy(dtype=bool, na_value=False)
+        else:
+            cells = self.ctype.cells(series)
+            if self.op in ("$in", "$nin"):
+                hit = np.fromiter((c is not None and c in self.operand for c in cells), bool,
+                                  len(cells))
+            else:
+                op = _COMPARE["$eq" if self.op == "$ne" else self.op]
+                hit = np.fromiter((c is not None and bool(op(c, self.operand)) for c in cells),
+                                  bool, len(cells))
+        return ~hit if negated else hit
+
+
+class _Contains(_Node):
+    """A list, set or map column holding any (``$in``), none (``$nin``) or all (``$all``) of
+    some elements: of its items, its map's ``$keys``, ``$values``, or ``[key, value]``
+    entries."""
+
+    def __init__(self, column: str, ctype: ColumnType, part: str | None, op: str,
+                 items: list) -> None:
+        self.column, self.ctype, self.part, self.op, self.items = column, ctype, part, op, items
+
+    def _elements(self, cell: Any) -> list:
+        if cell is None:
+            return []
+        if self.ctype.type != "map":
+            return cell
+        if self.part == "$keys":
+            return list(cell)
+        if self.part == "$values":
+            return list(cell.values())
+        return [(k, v) for k, v in cell.items()]
+
+    def mask(self, store: TableStore) -> np.ndarray:
+        cells = self.ctype.cells(store.frame[self.column])
+        out = np.zeros(len(cells), bool)
+        for i, cell in enumerate(cells):
+            have = self._elements(cell)
+            if self.op == "$all":
+                out[i] = bool(have) and all(x in have for x in self.items)
+            else:
+                out[i] = any(x in have for x in self.items) != (self.op == "$nin")
+        return out
+
+
+class RowFilter:
+    """A parsed table filter: :meth:`mask` selects rows of a :class:`TableStore`.
+
+    Attributes
+    ----------
+    columns
+        Every column the filter reads.
+    equalities
+        ``column -> cell`` when the filter is only a conjunction of ``$eq`` on distinct
+        columns (what identifies a row by its primary key), else ``None``.
+    """
+
+    def __init__(self, root: _Node | None, columns: set[str],
+                 equalities: dict[str, Any] | None) -> None:
+        self._root = root
+        self.columns = columns
+        self.equalities = equalities
+
+    @property
+    def is_empty(self) -> bool:
+        return self._root is None
+
+    def mask(self, store: TableStore) -> np.ndarray:
+        if self._root is None or not len(store):
+            return np.ones(len(store), bool)
+        return self._root.mask(store)
+
+
+def _error(code: str, message: str) -> DataAPIError:
+    return DataAPIError(code, message, scope="FILTER")
+
+
+class _Parser:
+    def __init__(self, columns: dict[str, ColumnType], table: str) -> None:
+        self.columns = columns
+        self.table = table
+        self.used: set[str] = set()
+        self.count = 0
+
+    def defined(self) -> str:
+        return ", ".join(self.columns)
+
+    def clause(self, clause: Any) -> list[_Node]:
+        if not isinstance(clause, dict):
+            raise _error("FILTER_INVALID_EXPRESSION",
+                         f"Filter clause must be a JSON object, not {clause!r}: e.g. "
+                         "{\"title\": \"Dune\"}.")
+        nodes = []
+        for key, value in clause.items():
+            if key in ("$and", "$or"):
+                if not isinstance(value, list) or not value:
+                    raise _error("FILTER_INVALID_EXPRESSION",
+                                 f"'{key}' takes a non-empty array of filter clauses, not "
+                                 f"{value!r}.")
+                parts = [_Logic("$and", self.clause(c)) for c in value]
+                nodes.append(_Logic(key, parts))
+            elif key.startswith("$"):
+                raise _error("FILTER_UNSUPPORTED_OPERATOR",
+                             f"Filter operator '{key}' is not supported on tables: use $and, "
+                             "$or, or a column name.")
+            else:
+                nodes.extend(self.column(key, value))
+        return nodes
+
+    def column(self, name: str, condition: Any) -> list[_Node]:
+        ctype = self.columns.get(name)
+        if ctype is None:
+            raise DataAPIError(
+                "UNKNOWN_TABLE_COLUMNS",
+                f"Only columns defined in the table schema can be filtered on. The table "
+                f"{self.table} defines the columns: {self.defined()}. The filter included the "
+                f"unknown columns: {name}. Resend the command using only defined columns.",
+                scope="FILTER")
+        if ctype.is_vector:
+            raise _error(
+                "UNSUPPORTED_FILTERING_FOR_COLUMN_TYPES",
+                f"Filtering is not supported on vector columns. The table {self.table} "
+                f"defines the columns: {self.defined()}. The request filtered on the vector "
+                f"column: {name}. Sort on it (vector search) instead of filtering.")
+        self.used.add(name)
+        self.count += 1
+        if self.count > limits.MAX_FILTER_PROPERTIES:
+            raise _error("FILTER_FIELDS_LIMIT_VIOLATION",
+                         f"Filter has more conditions than allowed "
+                         f"({limits.MAX_FILTER_PROPERTIES}). Split the query.")
+        ops = (condition if isinstance(condition, dict) and condition
+               and all(isinstance(k, str) and k.startswith("$") for k in condition)
+               else {"$eq": condition})
+        if ctype.type in ("list", "set", "map"):
+            return [self.container(name, ctype, op, arg) for op, arg in ops.items()]
+        return [self.scalar(name, ctype, op, arg) for op, arg in ops.items()]
+
+    def value(self, name: str, ctype: ColumnType, raw: Any) -> Any:
+        try:
+            cell = ctype.parse(raw)
+        except ColumnValueError as exc:
+            cell, why = None, str(exc)
+        else:
+            why = "null can not be compared: filter on the other columns"
+        if cell is None:
+            raise _error(
+                "INVALID_FILTER_COLUMN_VALUES",
+                f"Only values that are supported by the column data type can be included "
+                f"when filtering. The table {self.table} defines the columns: "
+                f"{self.defined()}. The command included the column {name} that has "
+                f"{ctype.type} type defined, with the value {raw!r}: {why}.")
+        return cell
+
+    def values(self, name: str, ctype: ColumnType, op: str, raw: Any) -> list:
+        if not isinstance(raw, list):
+            raise _error("FILTER_INVALID_EXPRESSION",
+                         f"'{op}' on column '{name}' takes an array of values, not {raw!r}.")
+        if op != "$all" and len(raw) > limits.MAX_IN_VALUES:
+            raise _error("FILTER_INVALID_EXPRESSION",
+                         f"'{op}' on column '{name}' has {len(raw)} values, over the maximum "
+                         f"allowed ({limits.MAX_IN_VALUES}).")
+        return [self.value(name, ctype, v) for v in raw]
+
+    def scalar(self, name: str, ctype: ColumnType, op: str, arg: Any) -> _Node:
+        if op == "$all" or (op not in _COMPARE and op not in _MEMBERSHIP):
+            raise _error("FILTER_UNSUPPORTED_OPERATOR",
+                         f"Filter operator '{op}' is not supported on column '{name}' of type "
+                         f"{ctype.type}: use $eq, $ne, $in, $nin, $gt, $gte, $lt or $lte.")
+        if ctype.type == "duration" and op in ("$gt", "$gte", "$lt", "$lte"):
+            raise _error(
+                "UNSUPPORTED_COMPARISON_FILTER_AGAINST_DURATION",
+                f"Comparison operator '{op}' can not be used on the duration column "
+                f"'{name}': durations have no order (a month has no fixed length). Use $eq, "
+                "$ne, $in or $nin.")
+        if op in _MEMBERSHIP:
+            return _Compare(name, ctype, op, self.values(name, ctype, op, arg))
+        return _Compare(name, ctype, op, self.value(name, ctype, arg))
+
+    def container(self, name: str, ctype: ColumnType, op: str, arg: Any) -> _Node:
+        part = None
+        if ctype.type == "map" and op in ("$keys", "$values"):
+            if not isinstance(arg, dict) or len(arg) != 1:
+                raise _error("INVALID_MAP_SET_LIST_FILTER",
+                             f"'{op}' on map column '{name}' takes one operator, e.g. "
+                             f"{{\"{op}\": {{\"$in\": [...]}}}}.")
+            part, (op, arg) = op, next(iter(arg.items()))
+        if op not in _MEMBERSHIP:
+            raise _error(
+                "INVALID_MAP_SET_LIST_FILTER",
+                f"Filter operator '{op}' can not be used on the {ctype.type} column '{name}': "
+                "use $in, $nin or $all" + (" (on $keys, $values, or [key, value] entries)"
+                                           if ctype.type == "map" else "") + ".")
+        if ctype.type != "map":
+            element = ColumnType(ctype.value_type)  # type: ignore[arg-type]
+            return _Contains(name, ctype, None, op, self.values(name, element, op, arg))
+        key_t = ColumnType(ctype.key_type)  # type: ignore[arg-type]
+        value_t = ColumnType(ctype.value_type)  # type: ignore[arg-type]
+        if part is not None:
+            element = key_t if part == "$keys" else value_t
+            return _Contains(name, ctype, part, op, self.values(name, element, op, arg))
+        if not isinstance(arg, list) or not all(
+                isinstance(e, (list, tuple)) and len(e) == 2 for e in arg):
+            raise _error("INVALID_MAP_SET_LIST_FILTER",
+                         f"'{op}' on map column '{name}' takes an array of [key, value] "
+                         f"entries, not {arg!r} (or filter on $keys / $values).")
+        entries = [(self.value(name, key_t, k), self.value(name, value_t, v)) for k, v in arg]
+        return _Contains(name, ctype, None, op, entries)
+
+
+def parse_row_filter(clause: Any, columns: dict[str, ColumnType], *, table: str) -> RowFilter:
+    """Parse a table filter; ``table`` (``keyspace.name``) is for messages."""
+    if clause is None or clause == {}:
+        return RowFilter(None, set(), {})
+    parser = _Parser(columns, table)
+    nodes = parser.clause(clause)
+    equalities: dict[str, Any] | None = {}
+    for node in nodes:
+        if (isinstance(node, _Compare) and node.op == "$eq"
+                and node.column not in equalities):  # type: ignore[operator]
+            equalities[node.column] = node.operand  # type: ignore[index]
+        else:
+            equalities = None
+            break
+    return RowFilter(_Logic("$and", nodes), parser.used, equalities)
