@@ -1,8 +1,8 @@
 """vectorize_kit: Astra DB's vectorize, locally in Jupyter.
 
 A pandas-backed local store speaking the Data API (collections of JSON documents and
-tables of typed rows, with vectors), reachable through a Pythonic API with astrapy's names and through the Data API's
-JSON commands.
+tables of typed rows, with vectors), reachable through a Pythonic API with astrapy's
+names and through the Data API's JSON commands.
 
 >>> import vectorize_kit as vk
 >>> db = vk.Workspace().create_database("demo")

@@ -231,6 +231,12 @@ CODES: dict[str, tuple[str, str, str]] = {
     "UNSUPPORTED_TABLE_COMMAND": ("REQUEST", "", "Command is not supported by tables"),
     "UNSUPPORTED_PROJECTION_DEFINITION": (
         "REQUEST", "PROJECTION", "Unsupported projection definition"),
+    "UNSUPPORTED_OVERLAPPING_UPDATE_OPERATIONS": (
+        "REQUEST", "UPDATE", "Columns cannot be changed by multiple update operations"),
+    "UNSUPPORTED_SORT_FOR_TABLE_DELETE_COMMAND": (
+        "REQUEST", "SORT", "Sorting not supported by delete command on tables"),
+    "UNSUPPORTED_SORT_FOR_TABLE_UPDATE_COMMAND": (
+        "REQUEST", "SORT", "Sorting not supported by update command on tables"),
     # server side
     "SERVER_UNHANDLED_ERROR": ("SERVER", "", "Unexpected server error"),
 }

@@ -740,13 +740,12 @@ def update_one(table: TableState, body: dict) -> Result:
         raise _invalid_values(table, bad, "INVALID_UPDATE_COLUMN_VALUES")
     row.cells.update(key_cells)
     _embed_rows(table, [row], ["the row"])
-    written = {**row.cells, **{k: v for k, v in row.vectors.items()}}
-    changed = pos is None and any(
-        v is not None for k, v in written.items() if k not in store.key)
-    if pos is not None:
-        changed = any(not _same(old.get(k), v) if k in old else
-                      not _same(store.vector(k, pos), v) for k, v in written.items()
-                      if k not in store.key)
+    cells = {k: v for k, v in row.cells.items() if k not in store.key}
+    if pos is None:  # an update creates the row (Cassandra's upsert) when it sets a value
+        changed = any(v is not None for v in [*cells.values(), *row.vectors.values()])
+    else:
+        changed = any(not _same(old.get(k), v) for k, v in cells.items()) or any(
+            not _same(store.vector(k, pos), v) for k, v in row.vectors.items())
     if changed:
         _write(table, [row])
     return Result(status={"matchedCount": int(pos is not None),
