@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import limits
 from ..errors import DataAPIError
 
 __all__ = [
@@ -118,6 +119,13 @@ def get_int(options: dict, key: str, *, minimum: int) -> int | None:
         why = f"{key} should be greater than {'or equal to ' if minimum == 0 else ''}`0`"
         raise field_invalid(f"command.options.{key}", value, why)
     return value
+
+
+def count_result(n: int) -> Result:
+    """countDocuments' answer: the count, capped at 1000 with ``moreData``."""
+    if n > limits.MAX_COUNT:
+        return Result(status={"count": limits.MAX_COUNT, "moreData": True})
+    return Result(status={"count": n})
 
 
 def encode_page(state: dict) -> str:

@@ -32,7 +32,16 @@ from ..values import (
     sort_key,
     vectorize_type_error,
 )
-from .core import Result, check_fields, decode_page, encode_page, get_bool, get_int, get_options
+from .core import (
+    Result,
+    check_fields,
+    count_result,
+    decode_page,
+    encode_page,
+    get_bool,
+    get_int,
+    get_options,
+)
 from .state import CollectionState, SchemaObjectState
 
 __all__ = ["COLLECTION_COMMANDS", "check_lengths"]
@@ -561,10 +570,7 @@ def find_one(coll: CollectionState, body: dict) -> Result:
 def count_documents(coll: CollectionState, body: dict) -> Result:
     check_fields("countDocuments", body, ("filter",))
     flt = _filter(coll, body)
-    n = int(flt.mask(coll.store).sum()) if len(coll.store) else 0
-    if n > limits.MAX_COUNT:
-        return Result(status={"count": limits.MAX_COUNT, "moreData": True})
-    return Result(status={"count": n})
+    return count_result(int(flt.mask(coll.store).sum()) if len(coll.store) else 0)
 
 
 def estimated_document_count(coll: CollectionState, body: dict) -> Result:

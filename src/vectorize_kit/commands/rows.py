@@ -17,12 +17,13 @@ import numpy as np
 
 from .. import limits
 from ..errors import DataAPIError
-from ..store.columns import ColumnType, ColumnValueError
+from ..store.columns import ColumnType, ColumnValueError, unknown_columns
 from ..store.rowfilters import RowFilter, parse_row_filter
 from ..values import decode_vector
 from .core import (
     Result,
     check_fields,
+    count_result,
     decode_page,
     encode_page,
     field_invalid,
@@ -116,13 +117,8 @@ def _prepare_row(table: TableState, raw: Any) -> _Row:
                            f"{type(raw).__name__}: {raw!r}.")
     unknown = [c for c in raw if c not in columns]
     if unknown:
-        raise DataAPIError(
-            "UNKNOWN_TABLE_COLUMNS",
-            f"Only columns defined in the table schema can be included when inserting a row. "
-            f"The table {table.qualified_name} defines the columns: "
-            f"{listed_columns(table.schema)}. The row included the following unknown "
-            f"columns: {_names(unknown)}. Resend the command using only defined columns "
-            "(or add them with alterTable).", scope="DOCUMENT")
+        raise unknown_columns(table.qualified_name, columns, unknown, what="written",
+                              scope="DOCUMENT")
     missing = [c for c in table.store.key if raw.get(c) is None]
     if missing:
         raise DataAPIError(
@@ -457,13 +453,8 @@ def _projection(table: TableState, spec: Any) -> list[str]:
         return columns if spec["*"] else []
     unknown = [c for c in spec if c not in table.store.columns]
     if unknown:
-        raise DataAPIError(
-            "UNKNOWN_TABLE_COLUMNS",
-            f"Only columns defined in the table schema can be included in the projection. "
-            f"The table {table.qualified_name} defines the columns: "
-            f"{listed_columns(table.schema)}. The projection included the following unknown "
-            f"columns: {_names(unknown)}. Resend the command using only defined columns.",
-            scope="PROJECTION")
+        raise unknown_columns(table.qualified_name, table.store.columns, unknown,
+                              what="projected", scope="PROJECTION")
     flags = {bool(v) for v in spec.values()}
     if len(flags) > 1 or not all(isinstance(v, (bool, int)) for v in spec.values()):
         raise DataAPIError(
@@ -566,10 +557,7 @@ def find_one(table: TableState, body: dict) -> Result:
 
 def count_documents(table: TableState, body: dict) -> Result:
     check_fields("countDocuments", body, ("filter",))
-    n = int(_filter(table, body).mask(table.store).sum())
-    if n > limits.MAX_COUNT:
-        return Result(status={"count": limits.MAX_COUNT, "moreData": True})
-    return Result(status={"count": n})
+    return count_result(int(_filter(table, body).mask(table.store).sum()))
 
 
 def estimated_document_count(table: TableState, body: dict) -> Result:
@@ -640,12 +628,8 @@ def _parse_update(table: TableState, spec: Any) -> dict[str, dict]:
                                scope="UPDATE")
         unknown = [c for c in targets if c not in columns]
         if unknown:
-            raise DataAPIError(
-                "UNKNOWN_TABLE_COLUMNS",
-                f"Only columns defined in the table schema can be updated. The table "
-                f"{table.qualified_name} defines the columns: {listed_columns(table.schema)}. "
-                f"The update included the following unknown columns: {_names(unknown)}. "
-                "Resend the command using only defined columns.", scope="UPDATE")
+            raise unknown_columns(table.qualified_name, columns, unknown, what="updated",
+                                  scope="UPDATE")
         in_key = [c for c in targets if c in table.store.key]
         if in_key:
             raise DataAPIError(

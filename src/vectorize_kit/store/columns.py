@@ -65,6 +65,7 @@ __all__ = [
     "ColumnType",
     "ColumnValueError",
     "parse_column",
+    "unknown_columns",
 ]
 
 SCALAR_TYPES: tuple[str, ...] = (
@@ -981,3 +982,17 @@ def parse_column(name: str, spec: Any) -> ColumnType:
         return ColumnType("vector", dimension=None if dimension is None else int(dimension),
                           service=service)
     return ColumnType(type_name)
+
+
+def unknown_columns(table: str, defined: Any, unknown: list[str], *, what: str,
+                    scope: str) -> DataAPIError:
+    """``UNKNOWN_TABLE_COLUMNS``: a row, filter, update or projection (``scope``) names
+    columns the table ``table`` (``keyspace.name``) does not have."""
+    return DataAPIError(
+        "UNKNOWN_TABLE_COLUMNS",
+        f"Only columns defined in the table schema can be {what}. The table {table} defines "
+        f"the columns: {', '.join(defined)}. The command included the following unknown "
+        f"columns: {', '.join(unknown)}. Resend the command using only defined columns (or "
+        "add them with alterTable).",
+        scope=scope,
+    )

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..values import MISSING, canon, is_ejson
+from .frames import AppendableFrame
 from .paths import split_path
 from .vectors import VectorMatrix
 from .wal import SNAPSHOT_BATCH_ROWS, Record, SnapshotBatch, StoreLog
@@ -68,8 +69,7 @@ class DocumentStore:
         self.dimension = dimension
         self.vectors = VectorMatrix(dimension) if dimension else None
         self._log = log
-        self._head = self._empty_frame()
-        self._tail: list[pd.DataFrame] = []  # appended rows not yet concatenated
+        self._rows_frame = AppendableFrame(self._empty_frame())
         self._next_seq = 0
         self._rows: dict[Any, int] = {}  # canonical _id -> sequence number
         self._cached: dict[str, tuple[str, ...]] = {}
@@ -88,17 +88,11 @@ class DocumentStore:
 
     @property
     def _frame(self) -> pd.DataFrame:
-        # Appends are concatenated lazily, in one go: concatenating the whole frame on
-        # every insert command would make a long run of inserts quadratic.
-        if self._tail:
-            self._head = pd.concat([self._head, *self._tail]) if len(self._head) else (
-                pd.concat(self._tail) if len(self._tail) > 1 else self._tail[0])
-            self._tail = []
-        return self._head
+        return self._rows_frame.frame
 
     @_frame.setter
     def _frame(self, frame: pd.DataFrame) -> None:
-        self._head, self._tail = frame, []
+        self._rows_frame.frame = frame
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -236,9 +230,7 @@ class DocumentStore:
             values, flags = self._cells(docs, segments)
             columns[f"f:{path}"] = pd.Series(values, dtype=object, index=index)
             columns[f"c:{path}"] = pd.Series(flags, index=index)
-        self._tail.append(pd.DataFrame(columns))
-        if len(self._tail) >= 64:
-            self._frame  # noqa: B018 - concatenates the pending parts
+        self._rows_frame.append(pd.DataFrame(columns))
         self._rows.update(zip(keys, seqs.tolist()))
         self._next_seq += k
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import limits
 from ..errors import DataAPIError
-from .columns import ColumnType, ColumnValueError
+from .columns import ColumnType, ColumnValueError, unknown_columns
 from .rows import TableStore
 
 __all__ = ["RowFilter", "parse_row_filter"]
@@ -172,12 +172,8 @@ class _Parser:
     def column(self, name: str, condition: Any) -> list[_Node]:
         ctype = self.columns.get(name)
         if ctype is None:
-            raise DataAPIError(
-                "UNKNOWN_TABLE_COLUMNS",
-                f"Only columns defined in the table schema can be filtered on. The table "
-                f"{self.table} defines the columns: {self.defined()}. The filter included the "
-                f"unknown columns: {name}. Resend the command using only defined columns.",
-                scope="FILTER")
+            raise unknown_columns(self.table, self.columns, [name], what="filtered on",
+                                  scope="FILTER")
         if ctype.is_vector:
             raise _error(
                 "UNSUPPORTED_FILTERING_FOR_COLUMN_TYPES",

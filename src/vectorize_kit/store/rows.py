@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import ColumnType, parse_column
+from .frames import AppendableFrame
 from .vectors import VectorMatrix
 from .wal import SNAPSHOT_BATCH_ROWS, Record, SnapshotBatch, StoreLog
 
@@ -66,10 +67,9 @@ class TableStore:
         self.key = key_columns(self.schema)
         scalar = [n for n, c in self.columns.items() if not c.is_vector]
         if fresh:
-            self._head = pd.DataFrame(
+            self._rows_frame = AppendableFrame(pd.DataFrame(
                 {n: pd.Series(self.columns[n].array([]), index=_index(0)) for n in scalar},
-                index=_index(0))
-            self._tail: list[pd.DataFrame] = []
+                index=_index(0)))
             self.vectors = {n: VectorMatrix(c.dimension) for n, c in self.columns.items()
                             if c.is_vector}
             self._rows: dict[Key, int] = {}  # primary key -> sequence number
@@ -108,16 +108,11 @@ class TableStore:
     # -- reading -----------------------------------------------------------------------------
     @property
     def _frame(self) -> pd.DataFrame:
-        # appends are concatenated lazily, in one go (see DocumentStore)
-        if self._tail:
-            self._head = pd.concat([self._head, *self._tail]) if len(self._head) else (
-                pd.concat(self._tail) if len(self._tail) > 1 else self._tail[0])
-            self._tail = []
-        return self._head
+        return self._rows_frame.frame
 
     @_frame.setter
     def _frame(self, frame: pd.DataFrame) -> None:
-        self._head, self._tail = frame, []
+        self._rows_frame.frame = frame
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -248,10 +243,8 @@ class TableStore:
         seqs = np.arange(self._next_seq, self._next_seq + k, dtype=np.int64)
         index = pd.Index(seqs, name="seq")
         columns = {n: pd.Series(self.columns[n].array([r.get(n) for r in rows]), index=index)
-                   for n in self._head.columns}
-        self._tail.append(pd.DataFrame(columns, index=index))
-        if len(self._tail) >= 64:
-            self._frame  # noqa: B018 - concatenates the pending parts
+                   for n in self._rows_frame.columns}
+        self._rows_frame.append(pd.DataFrame(columns, index=index))
         for name, vecs in vectors.items():
             matrix = self.vectors[name]
             present = np.fromiter((v is not None for v in vecs), dtype=bool, count=k)
