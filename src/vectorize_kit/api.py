@@ -62,7 +62,8 @@ class InsertManyError(DataAPIError):
     Attributes
     ----------
     inserted_ids
-        The ``_id`` of every document that was inserted.
+        The ``_id`` of every document that was inserted (for a table: the primary key of
+        every row, as a dict; ``inserted_id_tuples`` has them as tuples).
     errors
         Every per-document error, in order.
     """
@@ -77,6 +78,7 @@ class InsertManyError(DataAPIError):
             document_ids=first.document_ids,
         )
         self.inserted_ids = inserted_ids
+        self.inserted_id_tuples: list[tuple] = []
         self.errors = errors
 
 
@@ -1059,9 +1061,11 @@ class Table(_Handle):
         finally:
             bar.close()
         _rewarn(caught)
-        if errors:
-            raise InsertManyError(errors[0], inserted, errors, total=len(rows))
         keys = [self._key(k) for k in inserted]
+        if errors:
+            error = InsertManyError(errors[0], [k[0] for k in keys], errors, total=len(rows))
+            error.inserted_id_tuples = [k[1] for k in keys]
+            raise error
         return TableInsertManyResult([k[0] for k in keys], [k[1] for k in keys])
 
     def update_one(self, filter: dict, update: dict, *,

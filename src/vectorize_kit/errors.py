@@ -237,6 +237,8 @@ CODES: dict[str, tuple[str, str, str]] = {
         "REQUEST", "SORT", "Sorting not supported by delete command on tables"),
     "UNSUPPORTED_SORT_FOR_TABLE_UPDATE_COMMAND": (
         "REQUEST", "SORT", "Sorting not supported by update command on tables"),
+    "UNSUPPORTED_UPDATE_OPERATOR": (
+        "REQUEST", "UPDATE", "Update operator is not supported by target columns"),
     # server side
     "SERVER_UNHANDLED_ERROR": ("SERVER", "", "Unexpected server error"),
 }

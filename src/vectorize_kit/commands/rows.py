@@ -647,9 +647,10 @@ def _parse_update(table: TableState, spec: Any) -> dict[str, dict]:
             seen[name] = op
             if op in ("$push", "$pullAll") and columns[name].type not in ("list", "set", "map"):
                 raise DataAPIError(
-                    "INVALID_PUSH_OPERATOR_USAGE",
-                    f"'{op}' works on list, set and map columns; column '{name}' is "
-                    f"{_type_name(columns[name])}. Use $set to replace its value.")
+                    "UNSUPPORTED_UPDATE_OPERATOR",
+                    f"Update operator '{op}' is not supported by column '{name}' of type "
+                    f"{_type_name(columns[name])}: $push and $pullAll are only supported "
+                    "against map, set and list columns. Use $set to replace its value.")
     return spec
 
 
@@ -682,18 +683,49 @@ def _updated_row(table: TableState, spec: dict, cells: dict, bad: list[str]) -> 
     return row
 
 
+def _bad_push(reason: str) -> DataAPIError:
+    return DataAPIError(
+        "INVALID_PUSH_OPERATOR_USAGE",
+        f"The command has invalid usage of $push operator, {reason}. $push adds one element "
+        "({\"$push\": {\"listColumn\": \"value\"}}, {\"$push\": {\"mapColumn\": "
+        "[\"key1\", \"value1\"]}} or {\"mapColumn\": {\"key1\": \"value1\"}}); combine it "
+        "with $each to add several ({\"$push\": {\"listColumn\": {\"$each\": [\"v1\", "
+        "\"v2\"]}}}).")
+
+
+def _pushed(ctype: ColumnType, value: Any) -> list:
+    """The elements (or, for a map, ``[key, value]`` entries) a ``$push`` adds."""
+    if isinstance(value, dict) and "$each" in value:
+        items = value["$each"]
+        if len(value) != 1 or not isinstance(items, list):
+            raise _bad_push("invalid usage of $each, $each value needs to be an array")
+    elif ctype.type != "map" and isinstance(value, list):
+        raise _bad_push("an array is pushed with $each")
+    else:
+        items = [value]
+    if ctype.type != "map":
+        return items
+    entries = []
+    for item in items:
+        if isinstance(item, dict) and len(item) == 1:
+            entries.append(list(next(iter(item.items()))))
+        elif isinstance(item, list) and len(item) == 2:
+            entries.append(item)
+        else:
+            raise _bad_push(f"a map entry is one {{key: value}} object or one [key, value] "
+                            f"pair, not {item!r}")
+    return entries
+
+
 def _collection_change(ctype: ColumnType, op: str, value: Any, old: Any) -> Any:
-    """A list, set or map cell after ``$push`` (``value`` or ``{"$each": [...]}``) or
-    ``$pullAll`` (an array of elements, or of map keys)."""
+    """A list, set or map cell after ``$push`` (see :func:`_pushed`) or ``$pullAll`` (an
+    array of elements, or of map keys)."""
     if op == "$push":
-        items = value["$each"] if isinstance(value, dict) and set(value) == {"$each"} else (
-            [value] if ctype.type != "map" or not isinstance(value, dict) else value)
+        added = ctype.parse(_pushed(ctype, value))
         if ctype.type == "map":
-            added = ctype.parse(items) or {}
-            return {**(old or {}), **added}
-        added = ctype.parse(list(items)) or []
-        return ctype.parse([*(old or []), *added]) if ctype.type == "set" else [
-            *(old or []), *added]
+            return {**(old or {}), **(added or {})}
+        joined = [*(old or []), *(added or [])]
+        return ctype.parse(joined) if ctype.type == "set" else joined
     if not isinstance(value, list):
         raise ColumnValueError(f"$pullAll takes an array of elements, not {value!r}")
     if ctype.type == "map":
@@ -732,8 +764,8 @@ def update_one(table: TableState, body: dict) -> Result:
             not _same(store.vector(k, pos), v) for k, v in row.vectors.items())
     if changed:
         _write(table, [row])
-    return Result(status={"matchedCount": int(pos is not None),
-                          "modifiedCount": int(changed and pos is not None)})
+    # as the Data API: a CQL update is an upsert, so it reports one row matched and modified
+    return Result(status={"matchedCount": 1, "modifiedCount": 1})
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -750,10 +782,9 @@ def delete_one(table: TableState, body: dict) -> Result:
                            "row by its full primary key.")
     flt = _key_filter(table, body, "deleteOne", full=True)
     key = table.store.key_of(dict(flt.equalities or {}))
-    found = table.store.position(key) is not None
-    if found:
+    if table.store.position(key) is not None:
         table.store.delete([key])
-    return Result(status={"deletedCount": int(found)})
+    return Result(status={"deletedCount": -1})  # as the Data API: tables do not count
 
 
 def delete_many(table: TableState, body: dict) -> Result:
@@ -765,7 +796,7 @@ def delete_many(table: TableState, body: dict) -> Result:
     rows = np.flatnonzero(flt.mask(table.store))
     keys = [table.store.key_of(c) for c in table.store.cells(rows, table.store.key)]
     table.store.delete(keys)
-    return Result(status={"deletedCount": len(keys)})
+    return Result(status={"deletedCount": -1})
 
 
 def export_table(table: TableState, filter: Any, columns: Any) -> Any:
