@@ -21,8 +21,8 @@ CODES: dict[str, tuple[str, str, str]] = {
     "COMMAND_FIELD_UNKNOWN": ("REQUEST", "", "Provided command field unknown"),
     "COMMAND_FIELD_VALUE_INVALID": ("REQUEST", "", "Provided command field value invalid"),
     # schema objects
-    "UNSUPPORTED_SCHEMA_NAME": ("REQUEST", "SCHEMA", "Schema name is not supported"),
-    "UNKNOWN_KEYSPACE": ("REQUEST", "SCHEMA", "The keyspace does not exist"),
+    "UNSUPPORTED_SCHEMA_NAME": ("REQUEST", "SCHEMA", "The used schema name is not supported"),
+    "UNKNOWN_KEYSPACE": ("REQUEST", "SCHEMA", "Keyspace does not exist in the Database"),
     "UNKNOWN_COLLECTION_OR_TABLE": (
         "REQUEST", "SCHEMA", "The Collection or Table does not exist"),
     "UNSUPPORTED_COLLECTION_COMMAND": (
@@ -239,6 +239,15 @@ CODES: dict[str, tuple[str, str, str]] = {
         "REQUEST", "SORT", "Sorting not supported by update command on tables"),
     "UNSUPPORTED_UPDATE_OPERATOR": (
         "REQUEST", "UPDATE", "Update operator is not supported by target columns"),
+    "UNSUPPORTED_TEXT_ANALYSIS_FOR_DATA_TYPES": (
+        "REQUEST", "SCHEMA", "Analysed text index not supported by data types"),
+    "CANNOT_ANALYZE_ENTRIES_ON_MAP_COLUMNS": (
+        "REQUEST", "SCHEMA",
+        "Can not create index on map column with index function entries and specify analyze "
+        "options"),
+    "INVALID_FORMAT_FOR_INDEX_CREATION_COLUMN": (
+        "REQUEST", "SCHEMA", "Unable to create index, format for index creation column is "
+        "invalid."),
     # server side
     "SERVER_UNHANDLED_ERROR": ("SERVER", "", "Unexpected server error"),
 }

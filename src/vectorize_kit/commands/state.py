@@ -240,6 +240,7 @@ class DatabaseState:
         self.created_at = dt.datetime.fromisoformat(meta["created_at"])
         self.keyspaces: dict[str, dict[str, CollectionState | TableState]] = {}
         self.lock = threading.RLock()
+        self.index_lock = threading.RLock()  # index names; never held while taking another
         self.closed = False
 
     @property

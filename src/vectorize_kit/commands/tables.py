@@ -200,14 +200,18 @@ def drop_index(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
     if not isinstance(name, str):
         raise field_invalid("command.name", name, "must be a string")
     if_exists = get_bool(get_options("dropIndex", body, ("ifExists",)), "ifExists")
-    with db.lock:
-        for table in _tables(db, keyspace).values():
-            with table.lock:
-                if name in table.schema["indexes"]:
-                    schema = copy.deepcopy(table.schema)
-                    del schema["indexes"][name]
-                    table.store.alter(schema)
-                    return Result(status={"ok": 1})
+    ks_name = keyspace or limits.DEFAULT_KEYSPACE
+    db.keyspace(keyspace)  # UNKNOWN_KEYSPACE
+    owner = _index_owner(db, ks_name, name)
+    if owner is not None:
+        # the table's lock alone (a command in flight on it finishes first): taking it under
+        # the database's lock would deadlock with createIndex, which holds it already
+        with owner.lock, db.index_lock:
+            if name in owner.schema["indexes"] and not owner.dropped:
+                schema = copy.deepcopy(owner.schema)
+                del schema["indexes"][name]
+                owner.store.alter(schema)
+                return Result(status={"ok": 1})
     if if_exists:
         return Result(status={"ok": 1})
     raise DataAPIError(
@@ -350,8 +354,10 @@ def alter_table(table: TableState, body: dict) -> Result:
     return Result(status={"ok": 1})
 
 
-def _index_exists(db: DatabaseState, keyspace: str, name: str) -> TableState | None:
-    for state in db.keyspaces[keyspace].values():
+def _index_owner(db: DatabaseState, keyspace: str, name: str) -> TableState | None:
+    """The table of the keyspace that has an index of this name (index names are unique in
+    a keyspace)."""
+    for state in list(db.keyspaces.get(keyspace, {}).values()):
         if isinstance(state, TableState) and name in state.schema["indexes"]:
             return state
     return None
@@ -374,8 +380,8 @@ def _index_command(table: TableState, body: dict, command: str) -> tuple[str, bo
 
 def _add_index(table: TableState, name: str, if_not_exists: bool, index: dict) -> Result:
     db = table.database
-    with db.lock:
-        owner = _index_exists(db, table.keyspace, name)
+    with db.index_lock:  # innermost lock: names stay unique across the keyspace's tables
+        owner = _index_owner(db, table.keyspace, name)
         if owner is not None:
             if if_not_exists:
                 return Result(status={"ok": 1})
@@ -406,16 +412,7 @@ def create_index(table: TableState, body: dict) -> Result:
     name, if_not_exists, options = _index_command(table, body, "createIndex")
     check_fields("createIndex", options, ("ascii", "caseSensitive", "normalize"),
                  "definition.options")
-    column = body["definition"]["column"]
-    part = None
-    if isinstance(column, dict) and len(column) == 1:
-        ((column, part),) = column.items()
-        if part not in ("$keys", "$values", "$entries"):
-            raise field_invalid("command.definition.column", body["definition"]["column"],
-                                "a map index is {\"<column>\": \"$keys\" | \"$values\" | "
-                                "\"$entries\"}")
-    if not isinstance(column, str):
-        raise field_invalid("command.definition.column", column, "must be a column name")
+    column, part = _index_column(body["definition"]["column"])
     spec = table.schema["columns"].get(column)
     if spec is None:
         raise _unknown_index_column(table, column)
@@ -431,21 +428,53 @@ def create_index(table: TableState, body: dict) -> Result:
                "map column."),
         )
     for key in ("ascii", "caseSensitive", "normalize"):
-        if key in options:
-            if not isinstance(options[key], bool):
-                raise field_invalid(f"command.definition.options.{key}", options[key],
-                                    "must be a boolean")
-            if kind not in ("text", "ascii"):
-                raise DataAPIError(
-                    "INVALID_INDEX_DEFINITION",
-                    f"Index option '{key}' only applies to text and ascii columns; column "
-                    f"'{column}' is {kind}. Resend the command without it.",
-                )
+        if key in options and not isinstance(options[key], bool):
+            raise field_invalid(f"command.definition.options.{key}", options[key],
+                                "must be a boolean")
+    if options:
+        _check_analysis(column, spec, part)
     index = {"name": name,
              "definition": {"column": column if part is None else {column: part},
                             "options": dict(options)},
              "indexType": "regular"}
     return _add_index(table, name, if_not_exists, index)
+
+
+def _index_column(value: Any) -> tuple[str, str | None]:
+    """The column and map part (``$keys``, ``$values``, ``$entries``) an index names."""
+    if isinstance(value, str):
+        return value, None
+    if (isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value)), str)
+            and next(iter(value.values())) in ("$keys", "$values", "$entries")):
+        ((column, part),) = value.items()
+        return column, part
+    raise DataAPIError(
+        "INVALID_FORMAT_FOR_INDEX_CREATION_COLUMN",
+        f"Unable to create index, format for index creation column is invalid: {value!r}. "
+        "Name a column (\"column\": \"name\"), or a map column's keys, values or entries "
+        "(\"column\": {\"tags\": \"$keys\"}).",
+    )
+
+
+def _check_analysis(column: str, spec: dict, part: str | None) -> None:
+    """Text options (ascii, caseSensitive, normalize) need text: a text or ascii column, a
+    list or set of text, or a map's text keys or values (not its entries)."""
+    kind = spec["type"]
+    if kind == "map" and part in (None, "$entries"):
+        raise DataAPIError(
+            "CANNOT_ANALYZE_ENTRIES_ON_MAP_COLUMNS",
+            f"Can not create an index on the entries of map column '{column}' with text "
+            "analysis options: index its $keys or $values instead, or leave the options out.",
+        )
+    element = {"map": spec.get("keyType") if part == "$keys" else spec.get("valueType"),
+               "list": spec.get("valueType"), "set": spec.get("valueType")}.get(kind, kind)
+    if element not in ("text", "ascii"):
+        raise DataAPIError(
+            "UNSUPPORTED_TEXT_ANALYSIS_FOR_DATA_TYPES",
+            f"Text analysis options (ascii, caseSensitive, normalize) only apply to text and "
+            f"ascii values; column '{column}' indexes {element} values. Resend the command "
+            "without them.",
+        )
 
 
 def create_vector_index(table: TableState, body: dict) -> Result:
@@ -464,7 +493,8 @@ def create_vector_index(table: TableState, body: dict) -> Result:
             f"`vector` type: column '{column}' is {spec['type']}. Vector indexes can only be "
             "created on columns of type `vector`; index other columns with createIndex.",
         )
-    metric = options.get("metric", "cosine")
+    source = options.get("sourceModel", "other")
+    metric = options.get("metric", "cosine" if source == "other" else "dot_product")
     if metric not in METRICS:
         raise DataAPIError(
             "UNKNOWN_VECTOR_METRIC",
@@ -472,7 +502,6 @@ def create_vector_index(table: TableState, body: dict) -> Result:
             f"known by the API. The known metrics are: {', '.join(METRICS)}. The command "
             f"attempted to use the metric: {metric}. Resend the command using a known metric.",
         )
-    source = options.get("sourceModel", "other")
     if source not in SOURCE_MODELS:
         raise DataAPIError(
             "UNKNOWN_VECTOR_SOURCE_MODEL",
