@@ -248,6 +248,8 @@ CODES: dict[str, tuple[str, str, str]] = {
     "INVALID_FORMAT_FOR_INDEX_CREATION_COLUMN": (
         "REQUEST", "SCHEMA", "Unable to create index, format for index creation column is "
         "invalid."),
+    "INCOMPLETE_PRIMARY_KEY_FILTER": (
+        "REQUEST", "FILTER", "Filter does not include the full partition key"),
     # server side
     "SERVER_UNHANDLED_ERROR": ("SERVER", "", "Unexpected server error"),
 }

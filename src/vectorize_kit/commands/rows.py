@@ -722,10 +722,10 @@ def _collection_change(ctype: ColumnType, op: str, value: Any, old: Any) -> Any:
     array of elements, or of map keys)."""
     if op == "$push":
         added = ctype.parse(_pushed(ctype, value))
-        if ctype.type == "map":
-            return {**(old or {}), **(added or {})}
+        if ctype.type == "map":  # an empty collection is null, as in Cassandra
+            return {**(old or {}), **(added or {})} or None
         joined = [*(old or []), *(added or [])]
-        return ctype.parse(joined) if ctype.type == "set" else joined
+        return ctype.parse(joined) if ctype.type == "set" else (joined or None)
     if not isinstance(value, list):
         raise ColumnValueError(f"$pullAll takes an array of elements, not {value!r}")
     if ctype.type == "map":
@@ -793,6 +793,14 @@ def delete_many(table: TableState, body: dict) -> Result:
         table.store.clear()
         return Result(status={"deletedCount": -1})
     flt = _key_filter(table, body, "deleteMany", full=False)
+    partition = table.schema["primaryKey"]["partitionBy"]
+    missing = [c for c in partition if c not in flt.columns]
+    if missing:  # a Cassandra DELETE names its partition
+        raise DataAPIError(
+            "INCOMPLETE_PRIMARY_KEY_FILTER",
+            f"deleteMany on table {table.qualified_name} needs the full partition key in its "
+            f"filter ({_names(partition)}); the filter lacks: {_names(missing)}. Add them, "
+            "or use an empty filter to delete every row.")
     rows = np.flatnonzero(flt.mask(table.store))
     keys = [table.store.key_of(c) for c in table.store.cells(rows, table.store.key)]
     table.store.delete(keys)
