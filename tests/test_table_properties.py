@@ -1202,3 +1202,30 @@ def test_pushing_no_elements_writes_nothing(column):
         assert snapshot(db, table) == before
     finally:
         ws.close()
+
+
+def test_delete_many_may_not_skip_a_clustering_column():
+    """The same rule (``checkValidPrimaryKey``): with clustering columns (a, b), a filter on b
+    without a skips a clustering column and is refused; one on a alone is fine."""
+    ws = Workspace()
+    try:
+        db = ws.create_database("props")
+        assert db.command({"createTable": {"name": "t", "definition": {
+            "columns": {"k": "text", "a": "int", "b": "int", "n": "int"},
+            "primaryKey": {"partitionBy": ["k"], "partitionSort": {"a": 1, "b": -1}}}}}) == {
+            "status": {"ok": 1}}
+        table = db.get_table("t")
+        assert "errors" not in table.command({"insertMany": {"documents": [
+            {"k": "p", "a": a, "b": b, "n": a * 10 + b} for a in (1, 2) for b in (1, 2)]}})
+        before = snapshot(db, table)
+        for flt in ({"k": "p", "b": 1}, {"k": "p", "b": {"$gt": 0}}):
+            answer = table.command({"deleteMany": {"filter": flt}})
+            check_envelope(answer, {"deleteMany": {}})
+            assert [e["errorCode"] for e in answer.get("errors", [])] == [
+                "INCOMPLETE_PRIMARY_KEY_FILTER"], (flt, answer)
+            assert snapshot(db, table) == before
+        assert table.command({"deleteMany": {"filter": {"k": "p", "a": 1}}}) == {
+            "status": {"deletedCount": -1}}
+        assert [(r["a"], r["b"]) for r in snapshot(db, table)["rows"]] == [(2, 2), (2, 1)]
+    finally:
+        ws.close()

@@ -793,14 +793,19 @@ def delete_many(table: TableState, body: dict) -> Result:
         table.store.clear()
         return Result(status={"deletedCount": -1})
     flt = _key_filter(table, body, "deleteMany", full=False)
-    partition = table.schema["primaryKey"]["partitionBy"]
-    missing = [c for c in partition if c not in flt.columns]
-    if missing:  # a Cassandra DELETE names its partition
+    pk = table.schema["primaryKey"]
+    sort = list(pk["partitionSort"])
+    used = [c in flt.columns for c in sort]
+    # a Cassandra DELETE names its partition, and a prefix of its sort columns
+    missing = [c for c in pk["partitionBy"] if c not in flt.columns] + [
+        c for i, c in enumerate(sort) if not used[i] and any(used[i + 1:])]
+    if missing:
         raise DataAPIError(
             "INCOMPLETE_PRIMARY_KEY_FILTER",
-            f"deleteMany on table {table.qualified_name} needs the full partition key in its "
-            f"filter ({_names(partition)}); the filter lacks: {_names(missing)}. Add them, "
-            "or use an empty filter to delete every row.")
+            f"deleteMany on table {table.qualified_name} needs the full partition key "
+            f"({_names(pk['partitionBy'])}) in its filter, and partition sort columns only in "
+            f"order ({_names(sort)}); the filter lacks: {_names(missing)}. Add them, or use an "
+            "empty filter to delete every row.")
     rows = np.flatnonzero(flt.mask(table.store))
     keys = [table.store.key_of(c) for c in table.store.cells(rows, table.store.key)]
     table.store.delete(keys)
