@@ -41,3 +41,16 @@ def code(envelope: dict) -> str:
     """The error code of a failed command's envelope."""
     assert "errors" in envelope, envelope
     return envelope["errors"][0]["errorCode"]
+
+
+def all_rows(table) -> list[dict]:
+    """Every row of a table with every column (vectors included), over all pages of find."""
+    rows: list[dict] = []
+    options: dict = {}
+    while True:
+        answer = table.command({"find": {"options": options}})
+        assert set(answer) == {"data", "status"}, answer
+        rows += answer["data"]["documents"]
+        if answer["data"]["nextPageState"] is None:
+            return rows
+        options = {"pageState": answer["data"]["nextPageState"]}

@@ -20,17 +20,14 @@ import inspect
 import itertools
 import json
 import random
-import shutil
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import crash
 import pytest
+from crash import crash_image
 
 from vectorize_kit import Workspace
 
@@ -213,16 +210,6 @@ def read_state(path: Path) -> dict:
     return state
 
 
-def crash_image(path: Path, dest: Path) -> Path:
-    """A copy of the workspace's files as they are now: what a crash would leave (every
-    acknowledged write is on disk already).  Reading it back leaves ``path`` alone (closing
-    a workspace compacts its log)."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(path, dest)
-    return dest
-
-
 def make_collection(path: Path) -> None:
     with Workspace(path) as ws:
         ws.create_database(DB_NAME).create_collection(COLL_NAME, dimension=DIM,
@@ -235,13 +222,11 @@ def collection_dir(path: Path) -> Path:
 
 
 def generation(path: Path) -> int:
-    gens = [int(p.name[len("snapshot-"):-len(".parquet")])
-            for p in collection_dir(path).glob("snapshot-*.parquet")]
-    return max(gens, default=0)
+    return crash.generation(collection_dir(path))
 
 
 def _names(path: Path) -> set[str]:
-    return {p.name for p in collection_dir(path).iterdir()}
+    return crash.file_names(collection_dir(path))
 
 
 def _clean_names(gen: int) -> set[str]:
@@ -297,27 +282,6 @@ def write_writer(tmp_path: Path) -> Path:
     return script
 
 
-def _parse_acks(lines: list[str], start: int, gen: int) -> tuple[int, list[int], int]:
-    """Check the acknowledgement lines of a writer that started at generation ``gen``;
-    return the index of the last acknowledged command, the indexes of the commands after
-    which the log was compacted, and the last generation acknowledged."""
-    last = start - 1
-    compacted = []
-    for line in lines:
-        if not line.endswith("\n"):
-            break  # cut by the kill: not acknowledged
-        ack = json.loads(line)
-        assert ack["i"] == last + 1
-        # the only error a command of the sequence may meet is a duplicate _id
-        assert set(ack["errors"]) <= {"DOCUMENT_ALREADY_EXISTS"}, ack
-        if ack["gen"] != gen:
-            assert ack["gen"] == gen + 1
-            compacted.append(ack["i"])
-        gen = ack["gen"]
-        last = ack["i"]
-    return last, compacted, gen
-
-
 def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> None:
     """The state after a kill is that of the acknowledged commands, plus all or nothing of
     the one in flight; each writer then recovers the same directory and goes on."""
@@ -349,29 +313,11 @@ def test_kill_9_at_random_points_loses_no_acknowledged_write(tmp_path: Path) -> 
         delay = rng.random() * 0.02
         stop = start + (60 if final else wait_acks + 400)
         gen = generation(path)
-        with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, str(script), str(path), str(seed), str(start), str(stop)],
-                stdout=subprocess.PIPE, stderr=err, text=True, encoding="utf-8",
-            )
-            lines = []
-            try:
-                if not final:
-                    while len(lines) < wait_acks:
-                        line = proc.stdout.readline()
-                        if not line:
-                            break
-                        lines.append(line)
-                    time.sleep(delay)
-                    proc.send_signal(signal.SIGKILL)
-                lines.extend(proc.stdout.readlines())
-            finally:
-                proc.kill()
-                proc.stdout.close()
-                returncode = proc.wait()
-        if final or returncode != -signal.SIGKILL:
-            assert returncode == 0, stderr_path.read_text()
-        last, compacted, gen = _parse_acks(lines, start, gen)
+        lines, _ = crash.run_writer(
+            [str(script), str(path), str(seed), str(start), str(stop)], stderr_path,
+            wait_acks=wait_acks, delay=delay, final=final)
+        last, compacted, gen = crash.parse_acks(
+            lines, start, gen, allowed_errors=frozenset({"DOCUMENT_ALREADY_EXISTS"}))
         if not final and generation(path) != gen:  # compacted by the command in flight
             assert generation(path) == gen + 1
             compacted.append(last + 1)

@@ -21,21 +21,18 @@ from __future__ import annotations
 import copy
 import inspect
 import itertools
-import json
 import random
-import shutil
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import crash
 import numpy as np
 import pytest
+from crash import crash_image
 
+from conftest import all_rows
 from vectorize_kit import Workspace
 from vectorize_kit.similarity import similarity
 
@@ -217,15 +214,7 @@ def _read(ws: Workspace) -> dict:
     table = db.get_table(TABLE)
     (listed,) = db.command({"listTables": {"options": {"explain": True}}})["status"]["tables"]
     assert table.command({"listIndexes": {"options": {"explain": True}}}) == INDEXES
-    rows: list = []
-    options: dict = {}
-    while True:
-        answer = table.command({"find": {"options": options}})
-        assert set(answer) == {"data", "status"}, answer
-        rows += answer["data"]["documents"]
-        if answer["data"]["nextPageState"] is None:
-            break
-        options = {"pageState": answer["data"]["nextPageState"]}
+    rows = all_rows(table)
     state = {"extra": "extra" in listed["definition"]["columns"],
              "rows": {r["id"]: r for r in rows}}
     assert listed["definition"] == definition(state["extra"])
@@ -262,27 +251,17 @@ def read_state(path: Path) -> dict:
     return state
 
 
-def crash_image(path: Path, dest: Path) -> Path:
-    """A copy of the workspace's files as they are now: what a crash would leave."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(path, dest)
-    return dest
-
-
 def table_dir(path: Path) -> Path:
     (found,) = path.glob(f"databases/*/default_keyspace/{TABLE}")
     return found
 
 
 def generation(path: Path) -> int:
-    gens = [int(p.name[len("snapshot-"):-len(".parquet")])
-            for p in table_dir(path).glob("snapshot-*.parquet")]
-    return max(gens, default=0)
+    return crash.generation(table_dir(path))
 
 
 def _names(path: Path) -> set[str]:
-    return {p.name for p in table_dir(path).iterdir()}
+    return crash.file_names(table_dir(path))
 
 
 def _clean_names(gen: int, vector_columns: int) -> set[str]:
@@ -352,26 +331,6 @@ def write_writer(tmp_path: Path) -> Path:
     return script
 
 
-def _parse_acks(lines: list[str], start: int, gen: int) -> tuple[int, list[int], int]:
-    """Check the acknowledgement lines of a writer that started at generation ``gen``;
-    return the index of the last acknowledged command, the indexes of the commands after
-    which the log was compacted, and the last generation acknowledged."""
-    last = start - 1
-    compacted = []
-    for line in lines:
-        if not line.endswith("\n"):
-            break  # cut by the kill: not acknowledged
-        ack = json.loads(line)
-        assert ack["i"] == last + 1
-        assert ack["errors"] == [], ack  # every command of the sequence is valid
-        if ack["gen"] != gen:
-            assert ack["gen"] == gen + 1
-            compacted.append(ack["i"])
-        gen = ack["gen"]
-        last = ack["i"]
-    return last, compacted, gen
-
-
 def test_kill_9_at_random_points_loses_no_acknowledged_table_write(tmp_path: Path) -> None:
     """The state after a kill is that of the acknowledged commands, plus all or nothing of
     the one in flight; each writer then recovers the same directory and goes on."""
@@ -402,29 +361,10 @@ def test_kill_9_at_random_points_loses_no_acknowledged_table_write(tmp_path: Pat
         delay = rng.random() * 0.01
         stop = start + (40 if final else wait_acks + 300)
         gen = generation(path)
-        with open(stderr_path, "wb") as err:
-            proc = subprocess.Popen(
-                [sys.executable, str(script), str(path), str(seed), str(start), str(stop)],
-                stdout=subprocess.PIPE, stderr=err, text=True, encoding="utf-8",
-            )
-            lines = []
-            try:
-                if not final:
-                    while len(lines) < wait_acks:
-                        line = proc.stdout.readline()
-                        if not line:
-                            break
-                        lines.append(line)
-                    time.sleep(delay)
-                    proc.send_signal(signal.SIGKILL)
-                lines.extend(proc.stdout.readlines())
-            finally:
-                proc.kill()
-                proc.stdout.close()
-                returncode = proc.wait()
-        if final or returncode != -signal.SIGKILL:
-            assert returncode == 0, stderr_path.read_text()
-        last, compacted, gen = _parse_acks(lines, start, gen)
+        lines, _ = crash.run_writer(
+            [str(script), str(path), str(seed), str(start), str(stop)], stderr_path,
+            wait_acks=wait_acks, delay=delay, final=final)
+        last, compacted, gen = crash.parse_acks(lines, start, gen, allowed_errors=frozenset())
         if not final and generation(path) != gen:  # compacted by the command in flight
             assert generation(path) == gen + 1
             compacted.append(last + 1)

@@ -35,6 +35,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from conftest import all_rows
 from vectorize_kit import Workspace
 from vectorize_kit.errors import CODES, SCOPED_TITLES
 from vectorize_kit.similarity import similarity
@@ -872,15 +873,7 @@ def snapshot(db: Any, table: Any) -> dict:
     """The table's definition, indexes and rows (in order, with every column)."""
     tables = db.command({"listTables": {"options": {"explain": True}}})
     indexes = table.command({"listIndexes": {"options": {"explain": True}}})
-    rows: list = []
-    options: dict = {}
-    while True:
-        answer = table.command({"find": {"options": options}})
-        assert set(answer) == {"data", "status"}, answer
-        rows += answer["data"]["documents"]
-        if answer["data"]["nextPageState"] is None:
-            break
-        options = {"pageState": answer["data"]["nextPageState"]}
+    rows = all_rows(table)
     json.dumps([tables, indexes, rows], allow_nan=False)
     return {"tables": tables, "indexes": indexes, "rows": rows}
 

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import vectorize_kit as vk
+from conftest import all_rows
 from vectorize_kit.embedding import get_provider
 from vectorize_kit.embedding.hf_endpoint import HFEndpoint
 from vectorize_kit.similarity import similarity
@@ -58,19 +59,6 @@ def error_code(envelope: dict) -> str:
     assert set(envelope) == {"errors"}, envelope
     (err,) = envelope["errors"]
     return err["errorCode"]
-
-
-def all_rows(table: vk.Table) -> list[dict]:
-    """Every row with every column (vectors included), over all pages."""
-    rows: list[dict] = []
-    options: dict = {}
-    while True:
-        answer = table.command({"find": {"options": options}})
-        assert "errors" not in answer, answer
-        rows += answer["data"]["documents"]
-        if answer["data"]["nextPageState"] is None:
-            return rows
-        options = {"pageState": answer["data"]["nextPageState"]}
 
 
 def by_key(rows: list[dict], key: str) -> dict:

@@ -121,6 +121,28 @@ def get_int(options: dict, key: str, *, minimum: int) -> int | None:
     return value
 
 
+def insert_many_request(body: dict, noun: str) -> tuple[list, bool, bool]:
+    """An insertMany's ``documents`` (``noun``: documents or rows), ``ordered`` and
+    ``returnDocumentResponses``, checked."""
+    check_fields("insertMany", body, ("documents", "options"))
+    options = get_options("insertMany", body, ("ordered", "returnDocumentResponses"))
+    docs = body.get("documents")
+    if not isinstance(docs, list) or not docs:
+        raise DataAPIError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            f"Command field 'command.documents' not valid: must be a non-empty array of "
+            f"{noun}.",
+        )
+    if len(docs) > limits.MAX_INSERT_MANY:
+        raise DataAPIError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            f"Command field 'command.documents' not valid: amount of {noun} to insert is over "
+            f"the max limit ({len(docs)} vs {limits.MAX_INSERT_MANY}). Send them in chunks of "
+            f"at most {limits.MAX_INSERT_MANY} (insert_many does this for you).",
+        )
+    return docs, get_bool(options, "ordered"), get_bool(options, "returnDocumentResponses")
+
+
 def count_result(n: int) -> Result:
     """countDocuments' answer: the count, capped at 1000 with ``moreData``."""
     if n > limits.MAX_COUNT:

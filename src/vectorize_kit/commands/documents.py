@@ -41,6 +41,7 @@ from .core import (
     get_bool,
     get_int,
     get_options,
+    insert_many_request,
 )
 from .state import CollectionState, SchemaObjectState
 
@@ -404,24 +405,7 @@ def insert_one(coll: CollectionState, body: dict) -> Result:
 
 
 def insert_many(coll: CollectionState, body: dict) -> Result:
-    check_fields("insertMany", body, ("documents", "options"))
-    options = get_options("insertMany", body, ("ordered", "returnDocumentResponses"))
-    ordered = get_bool(options, "ordered")
-    responses = get_bool(options, "returnDocumentResponses")
-    docs = body.get("documents")
-    if not isinstance(docs, list) or not docs:
-        raise DataAPIError(
-            "COMMAND_FIELD_VALUE_INVALID",
-            "Command field 'command.documents' not valid: must be a non-empty array of "
-            "documents.",
-        )
-    if len(docs) > limits.MAX_INSERT_MANY:
-        raise DataAPIError(
-            "COMMAND_FIELD_VALUE_INVALID",
-            f"Command field 'command.documents' not valid: amount of documents to insert is "
-            f"over the max limit ({len(docs)} vs {limits.MAX_INSERT_MANY}). Send them in "
-            f"chunks of at most {limits.MAX_INSERT_MANY} (insert_many does this for you).",
-        )
+    docs, ordered, responses = insert_many_request(body, "documents")
     items = [_prepare(coll, d, i, deferred=True) for i, d in enumerate(docs)]
     _check_batch(coll, items)
     items = _chunked(coll, items)  # long texts split into documents, when asked

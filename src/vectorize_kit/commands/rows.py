@@ -30,6 +30,7 @@ from .core import (
     get_bool,
     get_int,
     get_options,
+    insert_many_request,
 )
 from .documents import check_lengths
 from .state import TableState, model_of
@@ -241,19 +242,7 @@ def insert_one(table: TableState, body: dict) -> Result:
 
 
 def insert_many(table: TableState, body: dict) -> Result:
-    check_fields("insertMany", body, ("documents", "options"))
-    options = get_options("insertMany", body, ("ordered", "returnDocumentResponses"))
-    ordered = get_bool(options, "ordered")
-    responses = get_bool(options, "returnDocumentResponses")
-    docs = body.get("documents")
-    if not isinstance(docs, list) or not docs:
-        raise field_invalid("command.documents", docs, "must be a non-empty array of rows")
-    if len(docs) > limits.MAX_INSERT_MANY:
-        raise DataAPIError(
-            "COMMAND_FIELD_VALUE_INVALID",
-            f"Command field 'command.documents' not valid: amount of rows to insert is over "
-            f"the max limit ({len(docs)} vs {limits.MAX_INSERT_MANY}). Send them in chunks of "
-            f"at most {limits.MAX_INSERT_MANY} (insert_many does this for you).")
+    docs, ordered, responses = insert_many_request(body, "rows")
     outcome: list[DataAPIError | _Row | None] = []  # error, row, or None (skipped)
     for raw in docs:
         if ordered and any(isinstance(o, DataAPIError) for o in outcome):

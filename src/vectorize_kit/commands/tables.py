@@ -154,12 +154,17 @@ def _tables(db: DatabaseState, keyspace: str | None) -> dict[str, TableState]:
     return {n: s for n, s in db.keyspace(keyspace).items() if isinstance(s, TableState)}
 
 
-def drop_table(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
-    check_fields("dropTable", body, ("name", "options"))
+def _drop_request(command: str, body: dict) -> tuple[str, bool]:
+    """The ``name`` and ``ifExists`` of dropTable or dropIndex, checked."""
+    check_fields(command, body, ("name", "options"))
     name = body.get("name")
     if not isinstance(name, str):
         raise field_invalid("command.name", name, "must be a string")
-    if_exists = get_bool(get_options("dropTable", body, ("ifExists",)), "ifExists")
+    return name, get_bool(get_options(command, body, ("ifExists",)), "ifExists")
+
+
+def drop_table(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
+    name, if_exists = _drop_request("dropTable", body)
     with db.lock:
         state = _tables(db, keyspace).get(name)
         if state is None:
@@ -195,11 +200,7 @@ def list_tables(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
 
 
 def drop_index(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
-    check_fields("dropIndex", body, ("name", "options"))
-    name = body.get("name")
-    if not isinstance(name, str):
-        raise field_invalid("command.name", name, "must be a string")
-    if_exists = get_bool(get_options("dropIndex", body, ("ifExists",)), "ifExists")
+    name, if_exists = _drop_request("dropIndex", body)
     ks_name = keyspace or limits.DEFAULT_KEYSPACE
     db.keyspace(keyspace)  # UNKNOWN_KEYSPACE
     owner = _index_owner(db, ks_name, name)

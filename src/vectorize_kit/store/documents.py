@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..values import MISSING, canon, is_ejson
-from .frames import AppendableFrame
+from .frames import AppendableFrame, FrameOwner
 from .paths import split_path
 from .vectors import VectorMatrix
 from .wal import SNAPSHOT_BATCH_ROWS, Record, SnapshotBatch, StoreLog
@@ -54,7 +54,7 @@ def field_cell(doc: dict, segments: tuple[str, ...]) -> tuple[Any, bool]:
     return canon(cur), False
 
 
-class DocumentStore:
+class DocumentStore(FrameOwner):
     """Documents and vectors of one collection.
 
     Parameters
@@ -86,18 +86,6 @@ class DocumentStore:
              "doc": pd.Series([], dtype=object, index=index)}
         )
 
-    @property
-    def _frame(self) -> pd.DataFrame:
-        return self._rows_frame.frame
-
-    @_frame.setter
-    def _frame(self, frame: pd.DataFrame) -> None:
-        self._rows_frame.frame = frame
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        """The documents frame (read it, do not change it)."""
-        return self._frame
 
     def __len__(self) -> int:
         return len(self._rows)

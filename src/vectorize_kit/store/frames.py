@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["AppendableFrame"]
+__all__ = ["AppendableFrame", "FrameOwner"]
 
 
 class AppendableFrame:
@@ -37,3 +37,23 @@ class AppendableFrame:
     def columns(self) -> pd.Index:
         """The columns (without concatenating)."""
         return self._head.columns
+
+
+class FrameOwner:
+    """A store whose rows are an :class:`AppendableFrame` (``_rows_frame``): ``_frame`` reads
+    and replaces it, :attr:`frame` is the read-only view callers get."""
+
+    _rows_frame: AppendableFrame
+
+    @property
+    def _frame(self) -> pd.DataFrame:
+        return self._rows_frame.frame
+
+    @_frame.setter
+    def _frame(self, frame: pd.DataFrame) -> None:
+        self._rows_frame.frame = frame
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows (read it, do not change it)."""
+        return self._rows_frame.frame

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import ColumnType, parse_column
-from .frames import AppendableFrame
+from .frames import AppendableFrame, FrameOwner
 from .vectors import VectorMatrix
 from .wal import SNAPSHOT_BATCH_ROWS, Record, SnapshotBatch, StoreLog
 
@@ -38,7 +38,7 @@ def key_columns(schema: dict) -> list[str]:
     return [*pk["partitionBy"], *pk.get("partitionSort", {})]
 
 
-class TableStore:
+class TableStore(FrameOwner):
     """Rows and vectors of one table.
 
     Parameters
@@ -106,18 +106,6 @@ class TableStore:
         self._after_write()
 
     # -- reading -----------------------------------------------------------------------------
-    @property
-    def _frame(self) -> pd.DataFrame:
-        return self._rows_frame.frame
-
-    @_frame.setter
-    def _frame(self, frame: pd.DataFrame) -> None:
-        self._rows_frame.frame = frame
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        """The rows' non-vector columns (read it, do not change it)."""
-        return self._frame
 
     def __len__(self) -> int:
         return len(self._rows)
