@@ -226,16 +226,12 @@ def drop_index(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
 
 # -- table-level schema commands -------------------------------------------------------------
 
-def _table_name(table: TableState) -> str:
-    return table.qualified_name
-
-
 def _unknown_columns(code: str, table: TableState, what: str, unknown: list[str]
                      ) -> DataAPIError:
     return DataAPIError(
         code,
         f"The command attempted to {what} columns that are not in the table schema. The "
-        f"table {_table_name(table)} defines the columns: {listed_columns(table.schema)}. "
+        f"table {table.qualified_name} defines the columns: {listed_columns(table.schema)}. "
         f"The command attempted to {what} the unknown columns: {_names(unknown)}. Resend "
         "the command using only columns defined in the table schema.",
     )
@@ -246,7 +242,7 @@ def _non_vector(code: str, table: TableState, what: str, columns: list[str]) -> 
     return DataAPIError(
         code,
         f"Columns can only {what} if they use the `vector` column type. The table "
-        f"{_table_name(table)} defines the vector columns: {_names(vectors)}. The command "
+        f"{table.qualified_name} defines the vector columns: {_names(vectors)}. The command "
         f"attempted this on the non-vector columns: {_names(columns)}. Resend the command "
         "using only columns that use the `vector` type.",
     )
@@ -286,7 +282,7 @@ def alter_table(table: TableState, body: dict) -> Result:
             raise DataAPIError(
                 "CANNOT_ADD_EXISTING_COLUMNS",
                 f"Column names must be unique in the table schema. The table "
-                f"{_table_name(table)} defines the columns: {listed_columns(schema)}. The "
+                f"{table.qualified_name} defines the columns: {listed_columns(schema)}. The "
                 f"request included the following duplicate columns: {_names(existing)}. "
                 "Resend the command using only new columns.",
             )
@@ -303,7 +299,7 @@ def alter_table(table: TableState, body: dict) -> Result:
             raise DataAPIError(
                 "CANNOT_DROP_PRIMARY_KEY_COLUMNS",
                 f"Primary key columns cannot be dropped from the table schema. The table "
-                f"{_table_name(table)} has the primary keys: {_names(keys)}. The command "
+                f"{table.qualified_name} has the primary keys: {_names(keys)}. The command "
                 f"attempted to drop the primary key columns: {_names(in_key)}. Resend the "
                 "command without dropping the primary key columns.",
             )
@@ -315,7 +311,7 @@ def alter_table(table: TableState, body: dict) -> Result:
             raise DataAPIError(
                 "CANNOT_DROP_INDEXED_COLUMNS",
                 f"Columns that are indexed cannot be dropped from the table schema. The table "
-                f"{_table_name(table)} has indexes on the columns: {_names(indexed)}. The "
+                f"{table.qualified_name} has indexes on the columns: {_names(indexed)}. The "
                 f"command attempted to drop the indexed columns: {_names(hit)}. Drop their "
                 f"indexes first (dropIndex: {_names(indexed[c] for c in hit)}), then resend "
                 "the command.",
@@ -403,7 +399,7 @@ def _unknown_index_column(table: TableState, column: str) -> DataAPIError:
     return DataAPIError(
         "UNKNOWN_INDEX_COLUMN",
         f"The command attempted to create an index on a column that is not in the table "
-        f"schema. The table {_table_name(table)} defines the columns: "
+        f"schema. The table {table.qualified_name} defines the columns: "
         f"{listed_columns(table.schema)}. The command attempted to index the unknown columns: "
         f"{column}. Resend the command using only columns defined in the table schema.",
     )

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..values import MISSING, canon, is_ejson
-from .frames import AppendableFrame, FrameOwner
+from .base import AppendableFrame, StoreBase
 from .paths import split_path
 from .vectors import VectorMatrix
 from .wal import SNAPSHOT_BATCH_ROWS, Record, SnapshotBatch, StoreLog
@@ -54,7 +54,7 @@ def field_cell(doc: dict, segments: tuple[str, ...]) -> tuple[Any, bool]:
     return canon(cur), False
 
 
-class DocumentStore(FrameOwner):
+class DocumentStore(StoreBase):
     """Documents and vectors of one collection.
 
     Parameters
@@ -141,36 +141,15 @@ class DocumentStore(FrameOwner):
     # -- changing ----------------------------------------------------------------------------
     def put(self, docs: list[dict], vectors: list[np.ndarray | None]) -> None:
         """Insert or replace documents by ``_id`` (each with its vector, or ``None``)."""
-        if not docs:
-            return
-        if self._log is not None:
-            self._log.append(Record("put", docs=docs, vectors=self._columns(vectors)))
-        self._apply_put(docs, vectors)
-        self._after_write()
+        if docs:
+            record = Record("put", docs=docs,
+                            vectors={} if self.vectors is None else {_VECTOR: vectors})
+            self._commit(record, lambda: self._apply_put(docs, vectors))
 
     def delete(self, doc_ids: list[Any]) -> None:
         """Delete the documents with these ``_id`` values (unknown ids are ignored)."""
-        if not doc_ids:
-            return
-        if self._log is not None:
-            self._log.append(Record("delete", ids=doc_ids))
-        self._apply_delete(doc_ids)
-        self._after_write()
-
-    def clear(self) -> None:
-        """Delete every document."""
-        if self._log is not None:
-            self._log.append(Record("clear"))
-        self._apply_clear()
-        self._after_write()
-
-    def _columns(self, vectors: list[np.ndarray | None]) -> dict:
-        return {} if self.vectors is None else {_VECTOR: vectors}
-
-    def _after_write(self) -> None:
-        self.version += 1
-        if self._log is not None and self._log.wants_compaction():
-            self._log.compact(self._snapshot_batches())
+        if doc_ids:
+            self._commit(Record("delete", ids=doc_ids), lambda: self._apply_delete(doc_ids))
 
     def _apply_put(self, docs: list[dict], vectors: list[np.ndarray | None]) -> None:
         fresh: dict[Any, tuple[dict, np.ndarray | None]] = {}
@@ -293,12 +272,3 @@ class DocumentStore(FrameOwner):
                 block = self.vectors.data[start:stop][present]
                 yield SnapshotBatch(list(docs[start:stop]), {_VECTOR: block},
                                     {_VECTOR: present})
-
-    def checkpoint(self) -> None:
-        """Compact the log into a snapshot now (makes the next open faster)."""
-        if self._log is not None and self._log.wal_bytes:
-            self._log.compact(self._snapshot_batches())
-
-    def close(self) -> None:
-        if self._log is not None:
-            self._log.close()

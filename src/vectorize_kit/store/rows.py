@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .base import AppendableFrame, StoreBase
 from .columns import ColumnType, parse_column
-from .frames import AppendableFrame, FrameOwner
 from .vectors import VectorMatrix
 from .wal import SNAPSHOT_BATCH_ROWS, Record, SnapshotBatch, StoreLog
 
@@ -38,7 +38,7 @@ def key_columns(schema: dict) -> list[str]:
     return [*pk["partitionBy"], *pk.get("partitionSort", {})]
 
 
-class TableStore(FrameOwner):
+class TableStore(StoreBase):
     """Rows and vectors of one table.
 
     Parameters
@@ -100,10 +100,7 @@ class TableStore(FrameOwner):
     def alter(self, schema: dict) -> None:
         """Change the schema (columns, indexes): dropped columns lose their values, added
         ones start out null."""
-        if self._log is not None:
-            self._log.append(Record("schema", schema=schema))
-        self._set_schema(schema)
-        self._after_write()
+        self._commit(Record("schema", schema=schema), lambda: self._set_schema(schema))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -167,33 +164,18 @@ class TableStore(FrameOwner):
         if not rows:
             return
         vectors = {n: vectors.get(n) or [None] * len(rows) for n in self.vectors}
-        if self._log is not None:
-            wire = [{n: self.columns[n].to_json(v) for n, v in r.items()
-                     if v is not None and n in self.columns} for r in rows]
-            self._log.append(Record("put", docs=wire, vectors=vectors))
-        self._apply_put(rows, vectors)
-        self._after_write()
+        wire = [self._wire(r) for r in rows] if self._log is not None else []  # for the log
+        self._commit(Record("put", docs=wire, vectors=vectors),
+                     lambda: self._apply_put(rows, vectors))
 
     def delete(self, keys: list[Key]) -> None:
         """Delete the rows with these primary keys (unknown keys are ignored)."""
-        if not keys:
-            return
-        if self._log is not None:
-            self._log.append(Record("delete", ids=[list(k) for k in keys]))
-        self._apply_delete(keys)
-        self._after_write()
+        if keys:
+            self._commit(Record("delete", ids=[list(k) for k in keys]),
+                         lambda: self._apply_delete(keys))
 
-    def clear(self) -> None:
-        """Delete every row."""
-        if self._log is not None:
-            self._log.append(Record("clear"))
-        self._apply_clear()
-        self._after_write()
-
-    def _after_write(self) -> None:
-        self.version += 1
-        if self._log is not None and self._log.wants_compaction():
-            self._log.compact(self._snapshot_batches(), schema=self.schema)
+    def _snapshot_schema(self) -> dict | None:
+        return self.schema
 
     def _apply_put(self, rows: list[dict], vectors: dict[str, list[np.ndarray | None]]
                    ) -> None:
@@ -252,10 +234,14 @@ class TableStore(FrameOwner):
             matrix.keep(keep)
 
     def _apply_clear(self) -> None:
-        schema = self.schema
-        self._set_schema(schema, fresh=True)
+        self._set_schema(self.schema, fresh=True)
 
     # -- persistence -------------------------------------------------------------------------
+    def _wire(self, row: dict) -> dict:
+        """A row of cells in its JSON form (as the log and snapshots keep it), nulls left out."""
+        return {n: self.columns[n].to_json(v) for n, v in row.items()
+                if v is not None and n in self.columns}
+
     def _parse_row(self, wire: dict) -> dict:
         return {n: self.columns[n].parse(v) for n, v in wire.items() if n in self.columns}
 
@@ -287,23 +273,13 @@ class TableStore(FrameOwner):
         frame = self._frame
         for start in range(0, len(frame), SNAPSHOT_BATCH_ROWS):
             stop = min(start + SNAPSHOT_BATCH_ROWS, len(frame))
-            rows = self.cells(np.arange(start, stop))
-            docs = [{n: self.columns[n].to_json(v) for n, v in r.items() if v is not None}
-                    for r in rows]
+            docs = [self._wire(r) for r in self.cells(np.arange(start, stop))]
             vectors, present = {}, {}
             for name, matrix in self.vectors.items():
                 present[name] = matrix.present[start:stop]
                 vectors[name] = matrix.data[start:stop][present[name]]
             yield SnapshotBatch(docs, vectors, present)
 
-    def checkpoint(self) -> None:
-        """Compact the log into a snapshot now (makes the next open faster)."""
-        if self._log is not None and self._log.wal_bytes:
-            self._log.compact(self._snapshot_batches(), schema=self.schema)
-
-    def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
 
 
 def _index(n: int) -> pd.Index:
