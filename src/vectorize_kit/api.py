@@ -13,10 +13,12 @@ import html
 import threading
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import limits
 from .commands import (
@@ -53,6 +55,9 @@ __all__ = [
     "InsertOneResult",
     "UpdateResult",
     "Workspace",
+    "create_collection_command",
+    "create_table_command",
+    "create_vector_index_command",
 ]
 
 
@@ -120,9 +125,29 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, wanted: bool | None, description: str) -> Any:
-    """A tqdm bar (``tqdm.auto``: a widget in a notebook) or a stand-in that shows nothing;
-    ``wanted=None``: a bar for 1,000 items or more."""
+class _CallbackBar:
+    """Progress reported to a function ``(done, total)`` (a widget's own progress bar)."""
+
+    def __init__(self, report: Callable[[int, int], None], total: int) -> None:
+        self._report, self._total, self._done = report, total, 0
+
+    def update(self, n: int) -> None:
+        self._done += n
+        self._report(self._done, self._total)
+
+    def close(self) -> None:
+        pass
+
+
+Progress = bool | Callable[[int, int], None] | None
+
+
+def _progress(total: int, wanted: Progress, description: str) -> Any:
+    """A tqdm bar (``tqdm.auto``: a widget in a notebook), a function told ``(done, total)``
+    after each chunk, or a stand-in that shows nothing; ``wanted=None``: a bar for 1,000
+    items or more."""
+    if callable(wanted):
+        return _CallbackBar(wanted, total)
     if wanted is False or (wanted is None and total < 1000):
         return _NoBar()
     from tqdm.auto import tqdm
@@ -176,6 +201,28 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _frame_records(frame: Any, text_column: str | None, target: str, *,
+                   keep: bool = False) -> list[dict]:
+    """The rows of a DataFrame as documents or rows: missing values (NaN, NA, NaT) left out,
+    and ``text_column`` moved (``keep``: copied) to ``target`` (``$vectorize``, or a vector
+    column)."""
+    import pandas as pd
+
+    if text_column is not None and text_column not in frame.columns:
+        raise DataAPIError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            f"The DataFrame has no column {text_column!r} to vectorize; its columns are "
+            f"{[str(c) for c in frame.columns]}.")
+    records = []
+    for rec in frame.to_dict("records"):
+        rec = {str(k): v for k, v in rec.items()
+               if isinstance(v, (list, tuple, dict, np.ndarray)) or not pd.isna(v)}
+        if text_column is not None and text_column in rec:
+            rec[target] = rec[text_column] if keep else rec.pop(text_column)
+        records.append(rec)
+    return records
+
+
 def _uses(service: dict | None, provider: str, credential: str) -> bool:
     """Whether an embedding service uses this provider's credential."""
     service = service or {}
@@ -185,6 +232,51 @@ def _uses(service: dict | None, provider: str, credential: str) -> bool:
 
 def _db_repr_time(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def create_collection_command(
+    name: str, *, dimension: int | None = None, metric: str | None = None,
+    service: dict | None = None, indexing: dict | None = None,
+    default_id_type: str | None = None, definition: dict | None = None,
+) -> dict:
+    """The ``createCollection`` command that :meth:`Database.create_collection` runs for these
+    arguments (what a form shows as the equivalent Data API JSON)."""
+    options = copy.deepcopy(definition or {})
+    vector = {k: v for k, v in (("dimension", dimension), ("metric", metric),
+                                ("service", service)) if v is not None}
+    if vector:
+        options["vector"] = {**options.get("vector", {}), **vector}
+    if indexing is not None:
+        options["indexing"] = indexing
+    if default_id_type is not None:
+        options["defaultId"] = {"type": default_id_type}
+    return {"createCollection": {"name": name, "options": options}}
+
+
+def create_table_command(name: str, *, definition: dict | None = None,
+                         columns: dict | None = None, primary_key: str | dict | None = None,
+                         if_not_exists: bool = False) -> dict:
+    """The ``createTable`` command that :meth:`Database.create_table` runs."""
+    spec = copy.deepcopy(definition or {})
+    if columns is not None:
+        spec["columns"] = columns
+    if primary_key is not None:
+        spec["primaryKey"] = primary_key
+    return {"createTable": {"name": name, "definition": spec,
+                            "options": {"ifNotExists": if_not_exists}}}
+
+
+def create_vector_index_command(name: str, column: str, *, metric: str | None = None,
+                                source_model: str | None = None, options: dict | None = None,
+                                if_not_exists: bool = False) -> dict:
+    """The ``createVectorIndex`` command that :meth:`Table.create_vector_index` runs."""
+    opts = dict(options or {})
+    if metric is not None:
+        opts["metric"] = metric
+    if source_model is not None:
+        opts["sourceModel"] = source_model
+    return {"createVectorIndex": {"name": name, "definition": {"column": column, "options": opts},
+                                  "options": {"ifNotExists": if_not_exists}}}
 
 
 # Open workspaces of this process, by directory: running ``vk.Workspace(path)`` again (a
@@ -459,16 +551,9 @@ class Database:
         ...     "notes", service={"provider": "local",
         ...                       "modelName": "sentence-transformers/all-MiniLM-L6-v2"})
         """
-        options = dict(definition or {})
-        vector = {k: v for k, v in (("dimension", dimension), ("metric", metric),
-                                    ("service", service)) if v is not None}
-        if vector:
-            options["vector"] = {**options.get("vector", {}), **vector}
-        if indexing is not None:
-            options["indexing"] = indexing
-        if default_id_type is not None:
-            options["defaultId"] = {"type": default_id_type}
-        self._run({"createCollection": {"name": name, "options": options}}, keyspace)
+        self._run(create_collection_command(
+            name, dimension=dimension, metric=metric, service=service, indexing=indexing,
+            default_id_type=default_id_type, definition=definition), keyspace)
         return self.get_collection(name, keyspace=keyspace,
                                    embedding_api_key=embedding_api_key)
 
@@ -495,6 +580,12 @@ class Database:
         """``{"name": ..., "options": ...}`` for each collection (findCollections, explain)."""
         result = self._run({"findCollections": {"options": {"explain": True}}}, keyspace)
         return result.status["collections"]  # type: ignore[index]
+
+    def collection_slots(self) -> tuple[int, int]:
+        """``(used, limit)``: the collections of every keyspace, and how many the database may
+        hold (seed 000: about 10, or 5 for databases created before 2024-06-24; tables do not
+        count)."""
+        return self._state.collection_count(), self._state.max_collections
 
     def drop_collection(self, name: str, *, keyspace: str | None = None) -> None:
         self._run({"deleteCollection": {"name": name}}, keyspace)
@@ -538,13 +629,9 @@ class Database:
         ...         "modelName": "sentence-transformers/all-MiniLM-L6-v2"}}},
         ...     primary_key="title")
         """
-        spec = dict(definition or {})
-        if columns is not None:
-            spec["columns"] = columns
-        if primary_key is not None:
-            spec["primaryKey"] = primary_key
-        self._run({"createTable": {"name": name, "definition": spec,
-                                   "options": {"ifNotExists": if_not_exists}}}, keyspace)
+        self._run(create_table_command(name, definition=definition, columns=columns,
+                                       primary_key=primary_key, if_not_exists=if_not_exists),
+                  keyspace)
         return self.get_table(name, keyspace=keyspace, embedding_api_key=embedding_api_key)
 
     def get_table(self, name: str, *, keyspace: str | None = None,
@@ -649,13 +736,13 @@ class _Handle:
         errors: list[DataAPIError] = []
         for start in range(0, len(documents), chunk_size):
             chunk = documents[start : start + chunk_size]
-            bar.update(len(chunk))
             try:
                 result = execute_collection(self._state, {"insertMany": {
                     "documents": chunk,
                     "options": {"ordered": ordered, "returnDocumentResponses": True}}},
                     embedding_api_key=self._api_key, long_text=policy)
             except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
+                bar.update(len(chunk))
                 where = f"{self._noun} {start} to {start + len(chunk) - 1}"
                 errors.append(DataAPIError(exc.error_code, f"{exc.message} (in {where} of this "
                                            "insert_many: none of them was inserted)",
@@ -663,6 +750,7 @@ class _Handle:
                 if ordered:
                     break
                 continue
+            bar.update(len(chunk))  # the bar counts what has been through the store
             inserted += [row["_id"] for row in result.status["documentResponses"]  # type: ignore
                          if row["status"] == "OK"]
             errors.extend(result.errors)
@@ -766,7 +854,7 @@ class Collection(_Handle):
 
     def insert_many(self, documents: Iterable[dict], *, ordered: bool = False,
                     chunk_size: int = limits.MAX_INSERT_MANY,
-                    progress: bool | None = None,
+                    progress: Progress = None,
                     long_text: str | LongTextPolicy | None = None) -> InsertManyResult:
         """Insert documents in chunks of at most 100 (one insertMany command each).
 
@@ -778,7 +866,8 @@ class Collection(_Handle):
         progress
             Show a progress bar (a widget in Jupyter, text elsewhere). By default, for inserts
             of 1,000 documents or more, or of 100 or more with ``$vectorize`` texts to embed.
-            ``TQDM_DISABLE=1`` turns bars off globally.
+            ``TQDM_DISABLE=1`` turns bars off globally. A function is called with ``(done,
+            total)`` after each chunk instead.
         long_text
             What to do with ``$vectorize`` texts over the model's token limit: ``"truncate"``
             (default: a :class:`~vectorize_kit.errors.TokenLimitWarning`, and the model embeds
@@ -815,6 +904,14 @@ class Collection(_Handle):
         if errors:
             raise InsertManyError(errors[0], inserted, errors, total=len(documents))
         return InsertManyResult(inserted)
+
+    def insert_dataframe(self, frame: Any, *, vectorize_column: str | None = None,
+                         ordered: bool = False, progress: Progress = None,
+                         long_text: str | LongTextPolicy | None = None) -> InsertManyResult:
+        """Insert a DataFrame's rows as documents (:meth:`insert_many`); missing values are
+        left out, and ``vectorize_column``'s text becomes each document's ``$vectorize``."""
+        return self.insert_many(_frame_records(frame, vectorize_column, "$vectorize"),
+                                ordered=ordered, progress=progress, long_text=long_text)
 
     def update_one(self, filter: dict, update: dict, *, sort: dict | None = None,
                    upsert: bool = False,
@@ -1014,14 +1111,9 @@ class Table(_Handle):
                             if_not_exists: bool = False) -> None:
         """Index a vector column for vector search, with a ``metric`` (cosine by default,
         dot_product or euclidean)."""
-        opts = dict(options or {})
-        if metric is not None:
-            opts["metric"] = metric
-        if source_model is not None:
-            opts["sourceModel"] = source_model
-        self._run({"createVectorIndex": {"name": name,
-                                         "definition": {"column": column, "options": opts},
-                                         "options": {"ifNotExists": if_not_exists}}})
+        self._run(create_vector_index_command(name, column, metric=metric,
+                                              source_model=source_model, options=options,
+                                              if_not_exists=if_not_exists))
 
     def list_index_names(self) -> list[str]:
         return self._run({"listIndexes": {}}).status["indexes"]  # type: ignore[index]
@@ -1038,7 +1130,7 @@ class Table(_Handle):
         return TableInsertOneResult(*self._key(result.status["insertedIds"][0]))  # type: ignore
 
     def insert_many(self, rows: Iterable[dict], *, ordered: bool = False,
-                    chunk_size: int = limits.MAX_INSERT_MANY, progress: bool | None = None,
+                    chunk_size: int = limits.MAX_INSERT_MANY, progress: Progress = None,
                     long_text: str | LongTextPolicy | None = None) -> TableInsertManyResult:
         """Insert (or upsert) rows in chunks of at most 100 (one insertMany command each).
 
@@ -1067,6 +1159,32 @@ class Table(_Handle):
             error.inserted_id_tuples = [k[1] for k in keys]
             raise error
         return TableInsertManyResult([k[0] for k in keys], [k[1] for k in keys])
+
+    def insert_dataframe(self, frame: Any, *, vectorize_column: str | None = None,
+                         vector_column: str | None = None, ordered: bool = False,
+                         progress: Progress = None,
+                         long_text: str | LongTextPolicy | None = None) -> TableInsertManyResult:
+        """Insert a DataFrame's rows (:meth:`insert_many`); missing values are left out.
+        ``vectorize_column``'s text goes into ``vector_column`` (by default the table's only
+        vector column with a vectorize service) to be embedded; it is also kept in a column
+        of its own name when the table has one."""
+        if vectorize_column is not None and vector_column is None:
+            found = self.vectorize_columns()
+            if len(found) != 1:
+                raise DataAPIError(
+                    "COMMAND_FIELD_VALUE_INVALID",
+                    f"Table {self.name!r} has {len(found)} vector columns with a vectorize "
+                    f"service ({found}): name the one to fill with vector_column=.")
+            (vector_column,) = found
+        keep = vectorize_column in self._state.schema["columns"]
+        records = _frame_records(frame, vectorize_column, vector_column or "", keep=keep)
+        return self.insert_many(records, ordered=ordered, progress=progress,
+                                long_text=long_text)
+
+    def vectorize_columns(self) -> list[str]:
+        """The vector columns that embed text with a vectorize service."""
+        return [n for n, c in self._state.schema["columns"].items()
+                if c["type"] == "vector" and c.get("service")]
 
     def update_one(self, filter: dict, update: dict, *,
                    long_text: str | LongTextPolicy | None = None) -> None:
@@ -1129,7 +1247,9 @@ class Cursor:
         self._body = body
         self._sort_vector: Any = None
 
-    def _pages(self) -> Iterator[list[dict]]:
+    def pages(self) -> Iterator[list[dict]]:
+        """The documents or rows page by page (each a list of up to 20, as the Data API
+        returns them)."""
         body = dict(self._body)
         options = dict(body.get("options", {}))
         limit = options.get("limit")
@@ -1162,7 +1282,7 @@ class Cursor:
                 return
 
     def __iter__(self) -> Iterator[dict]:
-        for page in self._pages():
+        for page in self.pages():
             yield from page
 
     def to_list(self) -> list[dict]:
@@ -1176,7 +1296,7 @@ class Cursor:
     def get_sort_vector(self) -> list[float] | None:
         """The query vector of a vector search run with ``include_sort_vector=True``."""
         if self._sort_vector is None:
-            for _ in self._pages():
+            for _ in self.pages():
                 break
         return self._sort_vector
 

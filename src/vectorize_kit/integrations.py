@@ -25,32 +25,37 @@ from .errors import DataAPIError
 from .models import PROVIDERS
 from .values import Secret
 
-__all__ = ["Integrations", "Credential", "credential_name_problems", "MAX_SCOPE_PER_CALL"]
+__all__ = ["Integrations", "Credential", "credential_name_problems", "credential_name_rules",
+           "MAX_SCOPE_PER_CALL"]
 
 MAX_SCOPE_PER_CALL = 10
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,48}[A-Za-z0-9])")
 
 
-def credential_name_problems(name: str, existing: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """The seed's rules for a user access token name that ``name`` breaks (empty: valid).
+def credential_name_rules(name: str, existing: list[str] | tuple[str, ...] = ()
+                          ) -> list[tuple[str, bool]]:
+    """The seed's rules for a user access token name, each with whether ``name`` meets it.
 
     1. Must start and end with a letter or number.
     2. Can contain letters, numbers, underscores and hyphens.
     3. Must contain at least 2 characters, but no more than 50 characters.
     4. Must be unique within the embedding provider integration's settings.
     """
-    problems = []
-    if not name or not (name[0].isascii() and name[0].isalnum()) or not (
-        name[-1].isascii() and name[-1].isalnum()
-    ):
-        problems.append("must start and end with a letter or number")
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", name):
-        problems.append("can contain only letters, numbers, underscores and hyphens")
-    if not 2 <= len(name) <= 50:
-        problems.append(f"must have 2 to 50 characters (has {len(name)})")
-    if name in existing:
-        problems.append("must be unique within the provider's integration (it is taken)")
-    return problems
+    ends = bool(name) and all(c.isascii() and c.isalnum() for c in (name[0], name[-1]))
+    return [
+        ("must start and end with a letter or number", ends),
+        ("can contain only letters, numbers, underscores and hyphens",
+         re.fullmatch(r"[A-Za-z0-9_-]*", name) is not None),
+        (f"must have 2 to 50 characters (has {len(name)})", 2 <= len(name) <= 50),
+        ("must be unique within the provider's integration (it is taken)"
+         if name in existing else "must be unique within the provider's integration",
+         name not in existing),
+    ]
+
+
+def credential_name_problems(name: str, existing: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The rules of :func:`credential_name_rules` that ``name`` breaks (empty: valid)."""
+    return [rule for rule, met in credential_name_rules(name, existing) if not met]
 
 
 @dataclass(frozen=True)

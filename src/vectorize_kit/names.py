@@ -7,7 +7,7 @@ import re
 from .errors import DataAPIError
 from .limits import MAX_INDEX_NAME, MAX_SCHEMA_NAME
 
-__all__ = ["check_database_name", "check_schema_name"]
+__all__ = ["check_database_name", "check_schema_name", "schema_name_rules"]
 
 _SCHEMA_NAME = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_SCHEMA_NAME}}}")
 _INDEX_NAME = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_INDEX_NAME}}}")
@@ -32,6 +32,17 @@ def check_schema_name(name: object, kind: str) -> str:
             f"characters. Resend the command with a name such as 'my_{kind.lower()}'.",
         )
     return name
+
+
+def schema_name_rules(name: str, kind: str) -> list[tuple[str, bool]]:
+    """The rules of :func:`check_schema_name`, each with whether ``name`` meets it (for forms
+    that validate a name as it is typed)."""
+    longest = MAX_INDEX_NAME if kind == "Index" else MAX_SCHEMA_NAME
+    return [
+        (f"must have 1 to {longest} characters (has {len(name)})", 1 <= len(name) <= longest),
+        ("can contain only letters, numbers and underscores",
+         re.fullmatch(r"[A-Za-z0-9_]*", name) is not None),
+    ]
 
 
 def check_database_name(name: object) -> str:

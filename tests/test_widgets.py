@@ -1,0 +1,753 @@
+"""The widgets, headless: each one driven through its child widgets' traits (``.value``, as
+the browser sets them) and ``button.click()``, then checked through the Python API (what the
+store holds) and through what the widget shows (message, error code, rule checklist,
+disabled buttons).
+
+Real components only: the local model (service provider ``local``), and a loopback Hugging
+Face endpoint (:class:`HFEndpoint`, the same model behind real HTTP) for the ``huggingface``
+path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import vectorize_kit as vk
+from vectorize_kit.api import (
+    create_collection_command,
+    create_table_command,
+    create_vector_index_command,
+)
+from vectorize_kit.embedding.hf_endpoint import HFEndpoint
+from vectorize_kit.widgets import (
+    CreateCollectionForm,
+    CreateTableForm,
+    CredentialsManager,
+    Explorer,
+)
+
+HF = "huggingface"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+LOCAL = {"provider": "local", "modelName": MINILM}
+TOKEN = "hf_widgets-token-5f2a9c"
+NEW_TOKEN = "hf_widgets-rotated-8d41e0"
+SLOTS = "must not be taken by a collection or table of keyspace 'default_keyspace'"
+UNIQUE_TAKEN = "must be unique within the provider's integration (it is taken)"
+CAT = "The cat sleeps on the warm windowsill all afternoon."
+SENTENCES = [
+    "Volcanoes erupt molten rock from deep inside the earth.",
+    CAT,
+    "The stock market closed higher after the bank's report.",
+]
+
+
+def hf_service(key: str) -> dict:
+    return {"provider": HF, "modelName": MINILM, "authentication": {"providerKey": key}}
+
+
+# -- reading what a widget shows -------------------------------------------------------------
+def click(button) -> None:
+    """Click a button as a user can: only when it is enabled."""
+    assert not button.disabled, f"{button.description!r} is disabled"
+    button.click()
+
+
+def _text(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def unmet(rules) -> list[str]:
+    """The rules a checklist marks unmet (``vk-unmet``)."""
+    return [_text(r) for r in re.findall(r'class="vk-rule vk-unmet"[^>]*>✗ (.*?)</li>',
+                                         rules.value)]
+
+
+def met_count(rules) -> int:
+    return rules.value.count('class="vk-rule vk-met"')
+
+
+def problems(form) -> list[str]:
+    """A table form's other reasons not to create (shown under the name's rules)."""
+    return [_text(p) for p in re.findall(r"color:#b3261e'>✗ (.*?)</small>", form.rules.value)]
+
+
+def slots_line(form) -> str:
+    (line,) = re.findall(r"<small class='vk-collection-slots'[^>]*>(.*?)</small>",
+                         form.rules.value)
+    return _text(line)
+
+
+def preview(form) -> list[dict]:
+    """The commands of a form's Data API JSON preview."""
+    return [json.loads(html.unescape(p))
+            for p in re.findall(r"<pre[^>]*>(.*?)</pre>", form.json.value, re.S)]
+
+
+def walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def assert_no_token(manager: CredentialsManager, *tokens: str) -> None:
+    """No token in any widget's state (what a saved notebook stores), the repr or listing."""
+    states = [json.dumps(w.get_state(), default=str) for w in walk(manager.widget)]
+    assert len(states) > 20
+    for token in tokens:
+        assert all(token not in s for s in states)
+        assert token not in repr(manager)
+        assert token not in manager.listing.value
+
+
+def method_values(form) -> list[str]:
+    return [v for _, v in form.vector.method.options]
+
+
+# -- fixtures --------------------------------------------------------------------------------
+@pytest.fixture
+def endpoint():
+    with HFEndpoint(tokens={TOKEN}) as ep:
+        yield ep
+
+
+@pytest.fixture
+def hf_ws(endpoint):
+    ws = vk.Workspace(hf_endpoint=endpoint.url)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def manager(ws, db):
+    return CredentialsManager(ws)
+
+
+# ============================================================================================
+# CredentialsManager
+
+@pytest.mark.parametrize(("name", "broken"), [
+    ("-bad", ["must start and end with a letter or number"]),
+    ("a", ["must have 2 to 50 characters (has 1)"]),
+    ("x" * 51, ["must have 2 to 50 characters (has 51)"]),
+    ("has space", ["can contain only letters, numbers, underscores and hyphens"]),
+    ("taken-1", [UNIQUE_TAKEN]),
+    ("ok-name", []),
+])
+def test_credential_name_rules_live(ws, manager, name, broken):
+    ws.integrations.add_credential(HF, "taken-1", "hf_other")
+    manager.refresh()
+    manager.name.value = name
+    assert unmet(manager.rules) == broken
+    assert met_count(manager.rules) == 4 - len(broken)
+    assert manager.add_button.disabled  # no token yet
+    manager.token.widget.value = TOKEN
+    assert manager.add_button.disabled is bool(broken)
+
+
+def test_token_leaves_the_widget_at_once_and_is_used_once(ws, manager):
+    assert _text(manager.token.status.value) == "No token entered yet."
+    manager.name.value = "ok-name"
+    manager.databases.value = ("testdb",)
+    assert manager.add_button.disabled
+    manager.token.widget.value = TOKEN
+    assert manager.token.widget.value == ""
+    assert _text(manager.token.status.value) == (
+        f"Token received ({len(TOKEN)} characters); it is kept in memory only, until it is "
+        "used.")
+    assert_no_token(manager, TOKEN)
+    click(manager.add_button)
+    assert manager.message.error_code is None
+    assert manager.message.text == "Added credential 'ok-name' with 1 database(s) in its scope."
+    (cred,) = ws.integrations.list_credentials(HF)
+    assert (cred.name, cred.databases) == ("ok-name", (ws.get_database("testdb").id,))
+    assert "<code>ok-name</code>" in manager.listing.value
+    assert manager.selected.value == "ok-name"
+    # the token is gone: a second credential needs it entered again
+    assert _text(manager.token.status.value) == "No token entered yet."
+    manager.name.value = "second"
+    assert unmet(manager.rules) == []
+    assert manager.add_button.disabled
+    assert_no_token(manager, TOKEN)
+
+
+def test_failed_add_shows_the_code_and_keeps_the_token(ws, manager):
+    manager.name.value = "late"
+    manager.token.widget.value = TOKEN
+    assert not manager.add_button.disabled
+    ws.integrations.add_credential(HF, "late", "hf_first")  # meanwhile, elsewhere
+    click(manager.add_button)
+    assert manager.message.error_code == "CREDENTIAL_ALREADY_EXISTS"
+    assert manager.message.text.startswith("CREDENTIAL_ALREADY_EXISTS: Provider 'huggingface' "
+                                           "already has a credential named 'late'.")
+    assert _text(manager.token.status.value).startswith(
+        f"Token received ({len(TOKEN)} characters)")
+    assert [c.name for c in ws.integrations.list_credentials(HF)] == ["late"]
+    assert unmet(manager.rules) == [UNIQUE_TAKEN]  # the checklist now knows the name is taken
+    assert manager.add_button.disabled
+    manager.name.value = "late-2"  # fix the name, not the token
+    click(manager.add_button)
+    assert manager.message.text == "Added credential 'late-2' with 0 database(s) in its scope."
+    assert [c.name for c in ws.integrations.list_credentials(HF)] == ["late", "late-2"]
+    assert_no_token(manager, TOKEN, "hf_first")
+
+
+def test_scope_picker_takes_at_most_ten_databases(ws):
+    names = [f"db-{i:02d}" for i in range(12)]
+    for name in names:
+        ws.create_database(name)
+    manager = CredentialsManager(ws)
+    assert list(manager.databases.options) == names
+    manager.name.value = "wide"
+    manager.token.widget.value = TOKEN
+    manager.databases.value = tuple(names[:11])
+    assert manager.add_button.disabled
+    assert _text(manager.scope_note.value) == (
+        "11 selected: you can add up to 10 databases at once. Add the first 10, then the rest "
+        "from Manage a credential.")
+    manager.databases.value = tuple(names[:10])
+    assert not manager.add_button.disabled
+    assert _text(manager.scope_note.value).startswith("10 selected (up to 10 at once).")
+    click(manager.add_button)
+    (cred,) = ws.integrations.list_credentials(HF)
+    assert len(cred.databases) == 10
+    # the rest, from Manage a credential
+    assert list(manager.scope_add.options) == names[10:]
+    assert manager.scope_add_button.disabled
+    manager.scope_add.value = tuple(names[10:])
+    click(manager.scope_add_button)
+    assert manager.message.text == "Added db-10, db-11 to the scope of 'wide'."
+    (cred,) = ws.integrations.list_credentials(HF)
+    assert cred.databases == tuple(ws.get_database(n).id for n in names)
+    assert list(manager.scope_add.options) == []
+
+
+def test_rotate_keeps_name_and_scope_and_uses_the_new_token():
+    with HFEndpoint(tokens={NEW_TOKEN}) as ep, vk.Workspace(hf_endpoint=ep.url) as hf:
+        db = hf.create_database("testdb")
+        hf.integrations.add_credential(HF, "hf-key", TOKEN, databases=["testdb"])
+        coll = db.create_collection("notes", service=hf_service("hf-key"))
+        with pytest.raises(vk.DataAPIError) as err:  # the endpoint knows only the new token
+            coll.insert_one({"$vectorize": CAT})
+        assert err.value.error_code == "EMBEDDING_PROVIDER_CLIENT_ERROR"
+        (before,) = hf.integrations.list_credentials(HF)
+        manager = CredentialsManager(hf)
+        assert manager.selected.value == "hf-key"
+        assert manager.rotate_button.disabled
+        manager.new_token.widget.value = NEW_TOKEN
+        assert manager.new_token.widget.value == ""
+        assert_no_token(manager, TOKEN, NEW_TOKEN)
+        click(manager.rotate_button)
+        assert manager.message.text == ("Rotated the token of 'hf-key'; its name and scope are "
+                                        "unchanged.")
+        assert hf.integrations.list_credentials(HF) == [before]
+        assert manager.rotate_button.disabled  # the new token was used
+        coll.insert_one({"_id": "cat", "$vectorize": CAT})
+        assert coll.find_one({"_id": "cat"}, projection={"$vectorize": 1}) == {
+            "_id": "cat", "$vectorize": CAT}
+
+
+def test_add_and_remove_a_scoped_database(ws, db):
+    other = ws.create_database("other")
+    ws.integrations.add_credential(HF, "kk", TOKEN, databases=["testdb"])
+    manager = CredentialsManager(ws)
+    assert _text(manager.details.value) == "Scope: testdb"
+    assert list(manager.scope_add.options) == ["other"]
+    manager.scope_add.value = ("other",)
+    click(manager.scope_add_button)
+    assert manager.message.text == "Added other to the scope of 'kk'."
+    assert ws.integrations.list_credentials(HF)[0].databases == (db.id, other.id)
+    assert ws.integrations.available_credentials(HF, "other") == ["kk"]
+    manager.scope_remove.value = "other"
+    assert manager.scope_remove_button.disabled
+    manager.scope_confirm.value = "othe"
+    assert manager.scope_remove_button.disabled
+    manager.scope_confirm.value = "other"
+    click(manager.scope_remove_button)
+    assert manager.message.text == "Removed other from the scope of 'kk'."
+    assert ws.integrations.list_credentials(HF)[0].databases == (db.id,)
+    assert manager.scope_confirm.value == ""
+    assert list(manager.scope_remove.options) == ["testdb"]
+    assert "huggingface" not in method_values(CreateCollectionForm(ws, database="other"))
+
+
+def test_remove_credential_lists_its_users_and_needs_the_name(ws, db):
+    ws.integrations.add_credential(HF, "hf-key", TOKEN, databases=["testdb"])
+    coll = db.create_collection("notes", service=hf_service("hf-key"))
+    db.create_table("passages", columns={"id": "text", "embedding": {
+        "type": "vector", "service": hf_service("hf-key")}}, primary_key="id")
+    manager = CredentialsManager(ws)
+    users = "testdb/default_keyspace.notes, testdb/default_keyspace.passages.embedding"
+    assert _text(manager.impact.value) == (
+        f"Removing hf-key stops vectorize at once for: {users}. Type the credential's name to "
+        "confirm.")
+    assert manager.remove_button.disabled
+    manager.remove_confirm.value = "hf-ke"
+    assert manager.remove_button.disabled
+    manager.remove_confirm.value = "hf-key"
+    click(manager.remove_button)
+    assert manager.message.text == (
+        f"Removed credential 'hf-key'. Vectorize is off for {users} until a credential with "
+        "the same name is added again.")
+    assert ws.integrations.list_credentials(HF) == []
+    assert manager.listing.value == "<i>No credentials yet: add one below.</i>"
+    assert manager.selected.value is None and manager.remove_button.disabled
+    with pytest.raises(vk.DataAPIError) as err:
+        coll.insert_one({"$vectorize": CAT})
+    assert err.value.error_code == "VECTORIZE_CREDENTIAL_INVALID"
+
+
+def test_errors_show_in_the_widget_and_raise_from_python(ws, db):
+    ws.integrations.add_credential(HF, "gone", TOKEN)
+    manager = CredentialsManager(ws)
+    ws.integrations.remove_credential(HF, "gone")  # behind the widget's back
+    manager.new_token.widget.value = NEW_TOKEN
+    click(manager.rotate_button)  # not raised from the click: shown
+    assert manager.message.error_code == "UNKNOWN_CREDENTIAL"
+    assert manager.message.text.startswith(
+        "UNKNOWN_CREDENTIAL: Provider 'huggingface' has no credential named 'gone'")
+    assert 'class="vk-message vk-error"' in manager.message.widget.value
+    assert _text(manager.new_token.status.value).startswith(
+        f"Token received ({len(NEW_TOKEN)} characters)")  # kept for another try
+    manager.scope_add.value = ("testdb",)
+    with pytest.raises(vk.DataAPIError) as err:  # a Python call raises (and shows it too)
+        manager.add_scope()
+    assert err.value.error_code == "UNKNOWN_CREDENTIAL"
+    assert manager.message.error_code == "UNKNOWN_CREDENTIAL"
+    assert ws.integrations.list_credentials(HF) == []
+    assert_no_token(manager, TOKEN, NEW_TOKEN)
+
+
+# ============================================================================================
+# CreateCollectionForm
+
+@pytest.mark.parametrize(("name", "broken"), [
+    ("bad name!", ["can contain only letters, numbers and underscores"]),
+    ("x" * 49, ["must have 1 to 48 characters (has 49)"]),
+    ("docs", [SLOTS]),  # a collection's
+    ("rows", [SLOTS]),  # a table's
+    ("fresh_1", []),
+])
+def test_collection_name_rules_live(ws, db, name, broken):
+    db.create_collection("docs")
+    db.create_table("rows", columns={"id": "text"}, primary_key="id")
+    form = CreateCollectionForm(ws)
+    form.name.value = name
+    assert unmet(form.rules) == broken
+    assert met_count(form.rules) == 3 - len(broken)
+    assert form.create_button.disabled is bool(broken)
+
+
+def test_collection_slots_and_the_old_limit(ws, db):
+    old = ws.create_database("old", created_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+    form = CreateCollectionForm(ws, database="testdb")
+    assert slots_line(form) == "0 of 10 collection slots of testdb used."
+    form.database.value = "old"
+    assert slots_line(form) == "0 of 5 collection slots of old used."
+    for i in range(4):
+        old.create_collection(f"c{i}")
+    old.create_table("t", columns={"id": "text"}, primary_key="id")  # tables do not count
+    form.name.value = "fifth"
+    assert slots_line(form) == "4 of 5 collection slots of old used."
+    assert not form.create_button.disabled
+    old.create_collection("c4")  # meanwhile: the form validated, the database filled up
+    click(form.create_button)
+    assert form.message.error_code == "TOO_MANY_COLLECTIONS"
+    assert "fifth" not in old.list_collection_names()
+    form.name.value = "sixth"
+    assert slots_line(form) == (
+        "5 of 5 collection slots of old used: the collection limit is reached "
+        "(TOO_MANY_COLLECTIONS); delete a collection before creating another.")
+    assert unmet(form.rules) == [] and form.create_button.disabled
+
+
+def test_methods_follow_the_credentials_in_scope(ws, db):
+    ws.create_database("other")
+    ws.integrations.add_credential(HF, "elsewhere", TOKEN, databases=["other"])
+    form = CreateCollectionForm(ws, database="testdb")
+    assert method_values(form) == ["local", "byo"]
+    assert _text(form.vector.note.value) == (
+        "Hugging Face - Serverless is not listed: no user access token has database 'testdb' "
+        "in its scope. Add it to a credential's scope (CredentialsManager) to use it.")
+    ws.integrations.add_credential(HF, "only", TOKEN, databases=["testdb"])
+    form = CreateCollectionForm(ws, database="testdb")
+    assert method_values(form) == ["local", "huggingface", "byo"]
+    form.vector.method.value = "huggingface"
+    assert list(form.vector.credential.options) == ["only"]
+    assert form.vector.credential.value == "only" and form.vector.credential.disabled
+    assert _text(form.vector.note.value) == "The only user access token in scope is selected."
+    ws.integrations.add_scoped_databases(HF, "elsewhere", ["testdb"])
+    form = CreateCollectionForm(ws, database="testdb")
+    form.vector.method.value = "huggingface"
+    assert list(form.vector.credential.options) == ["elsewhere", "only"]
+    assert form.vector.credential.value == "elsewhere"
+    assert not form.vector.credential.disabled
+    form.vector.credential.value = "only"
+    form.name.value = "hf_notes"
+    assert form.options()["service"] == hf_service("only")
+    assert preview(form)[0]["createCollection"]["options"]["vector"]["service"] == hf_service(
+        "only")
+
+
+def test_model_drives_dimension_and_previews_match_the_command(ws, db):
+    ws.integrations.add_credential(HF, "hf-key", TOKEN, databases=["testdb"])
+    form = CreateCollectionForm(ws)
+    form.name.value = "articles"
+    form.vector.method.value = "huggingface"
+    for model, dimension in [("BAAI/bge-base-en-v1.5", 768),
+                             ("intfloat/multilingual-e5-large", 1024), (MINILM, 384)]:
+        form.vector.model.value = model
+        assert form.vector.dimension.value == dimension and form.vector.dimension.disabled
+    form.vector.model.value = "intfloat/multilingual-e5-large"
+    form.vector.metric.value = "dot_product"
+    expected = create_collection_command(
+        "articles", dimension=1024, metric="dot_product",
+        service={"provider": HF, "modelName": "intfloat/multilingual-e5-large",
+                 "authentication": {"providerKey": "hf-key"}})
+    assert form.commands() == [expected]
+    assert preview(form) == [expected]
+    curl = html.unescape(form.curl.value)
+    assert '"$API_ENDPOINT/api/json/v1/default_keyspace"' in curl
+    assert f"--data '{json.dumps(expected, indent=2)}'" in curl
+    # your own vectors: the dimension is yours, and there is no service
+    form.vector.method.value = "byo"
+    assert not form.vector.dimension.disabled
+    form.vector.dimension.value = 5
+    form.vector.metric.value = "euclidean"
+    assert preview(form) == [create_collection_command("articles", dimension=5,
+                                                       metric="euclidean")]
+    click(form.create_button)
+    assert db.get_collection("articles").options()["vector"] == {
+        "dimension": 5, "metric": "euclidean", "sourceModel": "other"}
+
+
+def test_create_local_collection_as_the_form_shows_it(ws, db):
+    form = CreateCollectionForm(ws)
+    form.name.value = "notes"
+    form.vector.metric.value = "dot_product"
+    (command,) = form.commands()
+    assert preview(form) == [command]
+    assert command == create_collection_command("notes", dimension=384, metric="dot_product",
+                                                service=LOCAL)
+    click(form.create_button)
+    assert form.message.text == "Created collection default_keyspace.notes in testdb."
+    assert form.created is not None and form.created.name == "notes"
+    assert db.get_collection("notes").options()["vector"] == {
+        **command["createCollection"]["options"]["vector"], "sourceModel": "other"}
+    assert unmet(form.rules) == [SLOTS] and form.create_button.disabled
+    assert slots_line(form) == "1 of 10 collection slots of testdb used."
+
+
+def test_collection_without_vectors(ws, db):
+    form = CreateCollectionForm(ws)
+    form.name.value = "plain"
+    form.vector_enabled.value = False
+    assert form.vector.box.layout.display == "none"
+    assert form.options() == {}
+    assert preview(form) == [{"createCollection": {"name": "plain", "options": {}}}]
+    click(form.create_button)
+    assert "vector" not in db.get_collection("plain").options()
+
+
+def test_create_huggingface_collection_then_insert_and_search(hf_ws):
+    db = hf_ws.create_database("testdb")
+    hf_ws.integrations.add_credential(HF, "hf-key", TOKEN, databases=["testdb"])
+    form = CreateCollectionForm(hf_ws)
+    form.name.value = "hf_notes"
+    form.vector.method.value = "huggingface"
+    assert form.vector.model.value == MINILM
+    click(form.create_button)
+    assert form.message.error_code is None
+    assert db.get_collection("hf_notes").options()["vector"] == {
+        "dimension": 384, "metric": "cosine", "sourceModel": "other",
+        "service": hf_service("hf-key.providerKey")}
+    coll = db.get_collection("hf_notes")
+    coll.insert_many([{"_id": i, "$vectorize": s} for i, s in enumerate(SENTENCES)])
+    found = coll.find({}, sort={"$vectorize": "a kitten napping"}, limit=1).to_list()
+    assert [d["_id"] for d in found] == [1]
+
+
+def test_create_errors_are_shown_with_their_code(ws, db):
+    ws.integrations.add_credential(HF, "hf-key", TOKEN, databases=["testdb"])
+    form = CreateCollectionForm(ws)
+    form.name.value = "hf_notes"
+    form.vector.method.value = "huggingface"
+    assert not form.create_button.disabled
+    ws.integrations.remove_credential(HF, "hf-key")  # behind the form's back
+    click(form.create_button)
+    assert form.message.error_code == "VECTORIZE_CREDENTIAL_INVALID"
+    assert form.message.text.startswith("VECTORIZE_CREDENTIAL_INVALID: ")
+    assert db.list_collection_names() == []
+    # a name taken meanwhile: the form refuses (createCollection would return the other one)
+    form.vector.method.value = "local"
+    db.create_collection("hf_notes", dimension=3)
+    click(form.create_button)
+    assert form.message.error_code == "ValueError"
+    assert form.message.text == "ValueError: default_keyspace.hf_notes already exists"
+    assert db.get_collection("hf_notes").options()["vector"]["dimension"] == 3
+
+
+def test_changing_the_database_updates_keyspaces_and_methods(ws, db):
+    db2 = ws.create_database("db2")
+    db2.create_keyspace("extra")
+    ws.integrations.add_credential(HF, "hf-key", TOKEN, databases=["db2"])
+    form = CreateCollectionForm(ws, database="testdb")
+    assert list(form.keyspace.options) == ["default_keyspace"]
+    assert method_values(form) == ["local", "byo"]
+    form.database.value = "db2"
+    assert list(form.keyspace.options) == ["default_keyspace", "extra"]
+    assert form.keyspace.value == "default_keyspace"
+    assert method_values(form) == ["local", "huggingface", "byo"]
+    form.keyspace.value = "extra"
+    form.name.value = "in_extra"
+    assert html.unescape(form.curl.value).count("/api/json/v1/extra") == 1
+    click(form.create_button)
+    assert db2.list_collection_names(keyspace="extra") == ["in_extra"]
+    assert db2.list_collection_names() == []
+
+
+# ============================================================================================
+# CreateTableForm
+
+def test_default_table_form_creates_the_table_and_its_vector_index(ws, db):
+    form = CreateTableForm(ws)
+    form.name.value = "books"
+    form.vector.metric.value = "euclidean"
+    vector = {"type": "vector", "dimension": 384, "service": LOCAL}
+    expected = [
+        create_table_command("books", definition={
+            "columns": {"text": "text", "vector": vector}, "primaryKey": "text"}),
+        create_vector_index_command("books_vector_idx", "vector", metric="euclidean"),
+    ]
+    assert form.commands() == expected
+    assert preview(form) == expected
+    assert html.unescape(form.curl.value).count("/api/json/v1/default_keyspace") == 2
+    click(form.create_button)
+    assert form.message.text == ("Created table default_keyspace.books in testdb with vector "
+                                 "index 'books_vector_idx'.")
+    table = db.get_table("books")
+    assert table.definition() == {
+        "columns": {"text": {"type": "text"}, "vector": vector},
+        "primaryKey": {"partitionBy": ["text"], "partitionSort": {}}}
+    assert table.list_index_names() == ["books_vector_idx"]
+    assert table.list_indexes() == [{
+        "name": "books_vector_idx", "indexType": "vector",
+        "definition": {"column": "vector", "options": {"metric": "euclidean",
+                                                       "sourceModel": "other"}}}]
+    table.insert_one({"text": "cats", "vector": CAT})
+    assert table.vectorize_columns() == ["vector"]
+
+
+def test_table_columns_and_primary_key(ws, db):
+    form = CreateTableForm(ws)
+    form.name.value = "events"
+    form.add_column("year", "int")
+    form.primary_key.value = ("text", "year")
+    assert form.definition()["primaryKey"] == {"partitionBy": ["text", "year"]}
+    assert not form.create_button.disabled
+    form.add_column_button.click()  # a new, unnamed row
+    assert problems(form) == ["every column needs a name"] and form.create_button.disabled
+    form.rows[-1].name.value = "year"
+    assert problems(form) == ["column names must be different"]
+    assert form.create_button.disabled
+    form.rows[-1].remove.click()
+    assert problems(form) == [] and not form.create_button.disabled
+    form.vector_column.value = "text"  # the vector column's name is taken too
+    assert problems(form) == ["column names must be different"]
+    form.vector_column.value = ""  # no vector column: no index
+    form.primary_key.value = ()
+    assert problems(form) == ["choose the primary key column(s)"]
+    form.primary_key.value = ("text", "year")
+    assert [next(iter(c)) for c in form.commands()] == ["createTable"]
+    click(form.create_button)
+    table = db.get_table("events")
+    assert table.definition() == {
+        "columns": {"text": {"type": "text"}, "year": {"type": "int"}},
+        "primaryKey": {"partitionBy": ["text", "year"], "partitionSort": {}}}
+    assert table.list_index_names() == []
+
+
+# ============================================================================================
+# Explorer
+
+def test_pages_of_a_collection(ws, db):
+    db.create_collection("many").insert_many([{"_id": i, "n": i} for i in range(45)])
+    explorer = Explorer(ws, database="testdb")
+    explorer.select("many")
+    seen = []
+    for size, label in [(20, "page 1"), (20, "page 2"), (5, "page 3")]:
+        assert (len(explorer.page), explorer.page_label.value) == (size, label)
+        assert explorer.prev_button.disabled is (label == "page 1")
+        seen += [d["_id"] for d in explorer.page]
+        if label != "page 3":
+            click(explorer.next_button)
+    assert sorted(seen) == list(range(45))
+    # the last page is not full: there is no next one
+    assert explorer.next_button.disabled
+    click(explorer.prev_button)
+    assert (len(explorer.page), explorer.page_label.value) == (20, "page 2")
+    assert not explorer.next_button.disabled
+    assert _text(explorer.summary.value) == "collection default_keyspace.many: 45 documents"
+
+
+def test_insert_a_dataframe_into_a_vectorize_collection(ws, db):
+    db.create_collection("notes", service=LOCAL)
+    long_text = "The cat purrs. " * 100
+    frame = pd.DataFrame({"_id": ["a", "b", "c", "d"],
+                          "text": [SENTENCES[0], CAT, None, long_text],
+                          "score": [1.5, float("nan"), 3.0, 4.0]})
+    explorer = Explorer(ws, frame=frame, database="testdb")
+    explorer.select("notes")
+    assert explorer.text_column.value == "text"
+    assert explorer.insert_button.description == "Insert 4 rows"
+    click(explorer.insert_button)
+    assert explorer.message.text == "Inserted 4 documents into notes."
+    assert (explorer.progress.max, explorer.progress.value) == (4, 4)
+    coll = db.get_collection("notes")
+    docs = {d["_id"]: d for d in coll.find({}, projection={"$vectorize": 1, "score": 1,
+                                                           "text": 1})}
+    assert docs == {"a": {"_id": "a", "$vectorize": SENTENCES[0], "score": 1.5},
+                    "b": {"_id": "b", "$vectorize": CAT},
+                    "c": {"_id": "c", "score": 3.0},
+                    "d": {"_id": "d", "$vectorize": long_text, "score": 4.0}}
+    warned = _text(explorer.warnings_view.value)
+    assert "1 $vectorize text(s) are longer than the 256-token limit" in warned
+    assert len(explorer.page) == 4
+    assert _text(explorer.summary.value) == "collection default_keyspace.notes: 4 documents"
+
+
+def test_search_results_and_chart(ws, db):
+    coll = db.create_collection("notes", service=LOCAL)
+    coll.insert_many([{"_id": i, "$vectorize": s} for i, s in enumerate(SENTENCES)])
+    explorer = Explorer(ws, database="testdb")
+    assert not explorer.search_button.disabled
+    explorer.query.value = "Where is my kitten sleeping?"
+    explorer.limit.value = 3
+    click(explorer.search_button)
+    results = explorer.results
+    assert explorer.message.text == "3 results for 'Where is my kitten sleeping?'."
+    assert list(results["$vectorize"])[0] == CAT
+    scores = list(results["$similarity"])
+    assert scores == sorted(scores, reverse=True) and len(scores) == 3
+    assert isinstance(explorer.figure, go.Figure)
+    assert list(explorer.figure.data[0].x) == scores
+    # every action is a Python method: search returns the results
+    again = explorer.search("volcano lava", limit=2)
+    assert isinstance(again, pd.DataFrame) and again is explorer.results
+    assert list(again["_id"])[0] == 0 and len(again) == 2
+    assert list(explorer.figure.data[0].x) == list(again["$similarity"])
+
+
+def test_table_insert_search_and_unknown_columns(ws, db):
+    table = db.create_table("passages", columns={
+        "id": "text", "body": "text",
+        "embedding": {"type": "vector", "service": LOCAL}}, primary_key="id")
+    table.create_vector_index("passages_idx", "embedding")
+    db.create_collection("notes", service=LOCAL)
+    explorer = Explorer(ws, database="testdb")
+    explorer.select("passages")
+    assert explorer.vector_column.value == "embedding"
+    assert not explorer.search_button.disabled
+    frame = pd.DataFrame({"id": ["v", "c", "s"], "body": SENTENCES})
+    explorer.insert(frame, vectorize_column="body")
+    assert explorer.message.text == "Inserted 3 rows into passages."
+    assert (explorer.progress.max, explorer.progress.value) == (3, 3)
+    assert len(table.find({}).to_list()) == 3
+    assert table.find_one({"id": "c"})["body"] == CAT
+    found = explorer.search("a kitten napping", limit=3)
+    assert list(found["id"])[0] == "c"
+    assert list(found["$similarity"]) == sorted(found["$similarity"], reverse=True)
+    # a frame with a column the table lacks: shown, and nothing stored
+    other = Explorer(ws, frame=pd.DataFrame({"id": ["x"], "nope": [1]}), database="testdb")
+    other.select("passages")
+    assert other.text_column.value == "(none)"
+    click(other.insert_button)
+    assert other.message.error_code == "UNKNOWN_TABLE_COLUMNS"
+    assert other.message.text.startswith("UNKNOWN_TABLE_COLUMNS: Not every document was "
+                                         "inserted: 0 stored (from 1 given), 1 error(s).")
+    assert len(table.find({}).to_list()) == 3
+    assert table.find_one({"id": "x"}) is None
+
+
+def test_progress_shows_what_is_inserted(ws, db):
+    """The bar, labelled "Inserted", moves as chunks of 100 are stored, never ahead."""
+    coll = db.create_collection("rows")
+    frame = pd.DataFrame({"_id": range(150), "n": range(150)})
+    explorer = Explorer(ws, frame=frame, database="testdb")
+    explorer.select("rows")
+    shown: list[tuple[int, int]] = []
+    explorer.progress.observe(
+        lambda change: shown.append((change["new"], coll.estimated_document_count())),
+        names="value")
+    click(explorer.insert_button)
+    assert explorer.message.text == "Inserted 150 documents into rows."
+    assert (explorer.progress.max, explorer.progress.value) == (150, 150)
+    assert shown == [(100, 100), (150, 150)]
+
+
+def test_no_search_without_a_vectorize_service(ws, db):
+    db.create_collection("vecs", dimension=3).insert_one({"_id": 1, "$vector": [1, 0, 0]})
+    explorer = Explorer(ws, database="testdb")
+    explorer.select("vecs")
+    assert explorer.search_button.disabled
+    with pytest.raises(vk.DataAPIError) as err:
+        explorer.search("anything")
+    assert err.value.error_code == "EMBEDDING_SERVICE_NOT_CONFIGURED"
+    assert explorer.message.error_code == "EMBEDDING_SERVICE_NOT_CONFIGURED"
+    with pytest.raises(ValueError):
+        explorer.select("missing")
+    assert explorer.message.text == ("ValueError: keyspace 'default_keyspace' of 'testdb' has "
+                                     "no collection or table named 'missing'")
+
+
+def test_refresh_offers_databases_created_after_the_widget(ws, db):
+    form = CreateCollectionForm(ws)
+    explorer = Explorer(ws)
+    later = ws.create_database("later")
+    later.create_collection("notes", service=LOCAL)
+    assert form.database.options == ("testdb",)
+    click(form.refresh_button)
+    assert form.database.options == ("later", "testdb")
+    form.database.value = "later"
+    form.name.value = "notes"
+    assert unmet(form.rules) == [SLOTS]
+    click(explorer.refresh_button)
+    explorer.select("notes", database="later")
+    assert explorer.target.value == ("collection", "notes")
+    assert _text(explorer.summary.value) == "collection default_keyspace.notes: 0 documents"
+
+
+def test_rules_wait_for_the_first_character(ws, db, manager):
+    """Before anything is typed (and after a successful add clears the field), the rules are
+    listed as pending, neither met nor broken; the button stays disabled."""
+    form = CreateCollectionForm(ws)
+    for widget, button, count in ((manager, manager.add_button, 4),
+                                  (form, form.create_button, 3)):
+        assert widget.rules.value.count('class="vk-rule vk-pending"') == count
+        assert unmet(widget.rules) == [] and met_count(widget.rules) == 0
+        assert button.disabled
+        widget.name.value = "-"
+        assert unmet(widget.rules) != []
+
+
+def test_forms_on_show_follow_credentials_added_and_removed(ws, db, manager):
+    form = CreateCollectionForm(ws)
+    table_form = CreateTableForm(ws)
+    assert method_values(form) == method_values(table_form) == ["local", "byo"]
+    manager.name.value = "live-key"
+    manager.token.widget.value = TOKEN
+    manager.databases.value = ("testdb",)
+    click(manager.add_button)
+    assert method_values(form) == method_values(table_form) == ["local", HF, "byo"]
+    form.vector.method.value = HF
+    assert form.vector.credential.value == "live-key" and form.vector.credential.disabled
+    manager.remove_confirm.value = "live-key"
+    click(manager.remove_button)
+    assert method_values(form) == ["local", "byo"]
+    assert form.vector.method.value == "local"
