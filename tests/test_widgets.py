@@ -75,11 +75,11 @@ def met_count(rules) -> int:
 
 def problems(form) -> list[str]:
     """A table form's other reasons not to create (shown under the name's rules)."""
-    return [_text(p) for p in re.findall(r"color:#b3261e'>✗ (.*?)</small>", form.rules.value)]
+    return [_text(p) for p in re.findall(r"color:#b3261e'>✗ (.*?)</div>", form.rules.value)]
 
 
 def slots_line(form) -> str:
-    (line,) = re.findall(r"<small class='vk-collection-slots'[^>]*>(.*?)</small>",
+    (line,) = re.findall(r"<div class='vk-collection-slots'[^>]*>(.*?)</div>",
                          form.rules.value)
     return _text(line)
 
@@ -182,15 +182,19 @@ def test_failed_add_shows_the_code_and_keeps_the_token(ws, manager):
     manager.token.widget.value = TOKEN
     assert not manager.add_button.disabled
     ws.integrations.add_credential(HF, "late", "hf_first")  # meanwhile, elsewhere
-    click(manager.add_button)
+    # the manager follows the workspace: the name is taken now, and Add is disabled
+    assert unmet(manager.rules) == [UNIQUE_TAKEN]
+    assert manager.add_button.disabled
+    assert "<code>late</code>" in manager.listing.value
+    with pytest.raises(vk.DataAPIError) as err:  # a Python call is refused by the API
+        manager.add()
+    assert err.value.error_code == "CREDENTIAL_ALREADY_EXISTS"
     assert manager.message.error_code == "CREDENTIAL_ALREADY_EXISTS"
     assert manager.message.text.startswith("CREDENTIAL_ALREADY_EXISTS: Provider 'huggingface' "
                                            "already has a credential named 'late'.")
     assert _text(manager.token.status.value).startswith(
         f"Token received ({len(TOKEN)} characters)")
     assert [c.name for c in ws.integrations.list_credentials(HF)] == ["late"]
-    assert unmet(manager.rules) == [UNIQUE_TAKEN]  # the checklist now knows the name is taken
-    assert manager.add_button.disabled
     manager.name.value = "late-2"  # fix the name, not the token
     click(manager.add_button)
     assert manager.message.text == "Added credential 'late-2' with 0 database(s) in its scope."
@@ -285,8 +289,7 @@ def test_remove_credential_lists_its_users_and_needs_the_name(ws, db):
     manager = CredentialsManager(ws)
     users = "testdb/default_keyspace.notes, testdb/default_keyspace.passages.embedding"
     assert _text(manager.impact.value) == (
-        f"Removing hf-key stops vectorize at once for: {users}. Type the credential's name to "
-        "confirm.")
+        f"Removing hf-key stops vectorize at once for {users}. Type the name to confirm.")
     assert manager.remove_button.disabled
     manager.remove_confirm.value = "hf-ke"
     assert manager.remove_button.disabled
@@ -304,22 +307,43 @@ def test_remove_credential_lists_its_users_and_needs_the_name(ws, db):
 
 
 def test_errors_show_in_the_widget_and_raise_from_python(ws, db):
-    ws.integrations.add_credential(HF, "gone", TOKEN)
+    ws.integrations.add_credential(HF, "key", TOKEN)
     manager = CredentialsManager(ws)
-    ws.integrations.remove_credential(HF, "gone")  # behind the widget's back
     manager.new_token.widget.value = NEW_TOKEN
+    ws.close()  # e.g. a later cell closed the workspace
     click(manager.rotate_button)  # not raised from the click: shown
-    assert manager.message.error_code == "UNKNOWN_CREDENTIAL"
-    assert manager.message.text.startswith(
-        "UNKNOWN_CREDENTIAL: Provider 'huggingface' has no credential named 'gone'")
+    assert manager.message.error_code == "WORKSPACE_CLOSED"
+    assert manager.message.text.startswith("WORKSPACE_CLOSED: ")
     assert 'class="vk-message vk-error"' in manager.message.widget.value
     assert _text(manager.new_token.status.value).startswith(
         f"Token received ({len(NEW_TOKEN)} characters)")  # kept for another try
-    manager.scope_add.value = ("testdb",)
     with pytest.raises(vk.DataAPIError) as err:  # a Python call raises (and shows it too)
-        manager.add_scope()
-    assert err.value.error_code == "UNKNOWN_CREDENTIAL"
-    assert manager.message.error_code == "UNKNOWN_CREDENTIAL"
+        manager.add_scope(["testdb"], name="key")
+    assert err.value.error_code == "WORKSPACE_CLOSED"
+    assert manager.message.error_code == "WORKSPACE_CLOSED"
+    assert_no_token(manager, TOKEN, NEW_TOKEN)
+
+
+def test_manager_follows_changes_made_elsewhere(ws, db):
+    ws.integrations.add_credential(HF, "gone", TOKEN, databases=["testdb"])
+    manager = CredentialsManager(ws)
+    manager.new_token.widget.value = NEW_TOKEN
+    assert not manager.rotate_button.disabled
+    ws.integrations.remove_credential(HF, "gone")  # behind the widget's back
+    assert manager.listing.value == "<i>No credentials yet: add one below.</i>"
+    assert manager.selected.value is None and manager.rotate_button.disabled
+    ws.create_database("newdb")  # databases appear on Refresh
+    assert "newdb" not in manager.databases.options
+    click(manager.refresh_button)
+    assert manager.databases.options == ("newdb", "testdb")
+    # the Python methods take arguments: no widget needs the token
+    manager.add("by-code", TOKEN, databases=["newdb"])
+    manager.rotate(NEW_TOKEN, name="by-code")
+    manager.add_scope(["testdb"], name="by-code")
+    manager.remove_scope("newdb", name="by-code")
+    (cred,) = ws.integrations.list_credentials(HF)
+    assert (cred.name, cred.databases) == ("by-code", (db.id,))
+    manager.remove("by-code")
     assert ws.integrations.list_credentials(HF) == []
     assert_no_token(manager, TOKEN, NEW_TOKEN)
 
@@ -479,17 +503,21 @@ def test_create_errors_are_shown_with_their_code(ws, db):
     form.name.value = "hf_notes"
     form.vector.method.value = "huggingface"
     assert not form.create_button.disabled
-    ws.integrations.remove_credential(HF, "hf-key")  # behind the form's back
-    click(form.create_button)
-    assert form.message.error_code == "VECTORIZE_CREDENTIAL_INVALID"
-    assert form.message.text.startswith("VECTORIZE_CREDENTIAL_INVALID: ")
+    ws.integrations.remove_credential(HF, "hf-key")  # elsewhere: the form follows at once
+    assert method_values(form) == ["local", "byo"] and form.vector.method.value == "local"
+    assert "Hugging Face - Serverless is not listed" in _text(form.vector.note.value)
+    # a service naming a credential that does not exist: the Data API's own error
+    with pytest.raises(vk.DataAPIError) as err:
+        db.create_collection("hf_notes", service=hf_service("hf-key"))
+    assert err.value.error_code == "VECTORIZE_CREDENTIAL_INVALID"
     assert db.list_collection_names() == []
     # a name taken meanwhile: the form refuses (createCollection would return the other one)
-    form.vector.method.value = "local"
     db.create_collection("hf_notes", dimension=3)
     click(form.create_button)
     assert form.message.error_code == "ValueError"
-    assert form.message.text == "ValueError: default_keyspace.hf_notes already exists"
+    assert form.message.text == (
+        "ValueError: collection 'hf_notes': must not be taken by a collection or table of "
+        "keyspace 'default_keyspace'")
     assert db.get_collection("hf_notes").options()["vector"]["dimension"] == 3
 
 
@@ -547,23 +575,27 @@ def test_default_table_form_creates_the_table_and_its_vector_index(ws, db):
 def test_table_columns_and_primary_key(ws, db):
     form = CreateTableForm(ws)
     form.name.value = "events"
-    form.add_column("year", "int")
-    form.primary_key.value = ("text", "year")
+    form.add_column("year", "int", key=True)
     assert form.definition()["primaryKey"] == {"partitionBy": ["text", "year"]}
     assert not form.create_button.disabled
     form.add_column_button.click()  # a new, unnamed row
     assert problems(form) == ["every column needs a name"] and form.create_button.disabled
     form.rows[-1].name.value = "year"
-    assert problems(form) == ["column names must be different"]
+    assert problems(form) == ["column names must be different (the vector column's too)"]
     assert form.create_button.disabled
     form.rows[-1].remove.click()
     assert problems(form) == [] and not form.create_button.disabled
     form.vector_column.value = "text"  # the vector column's name is taken too
-    assert problems(form) == ["column names must be different"]
+    assert problems(form) == ["column names must be different (the vector column's too)"]
     form.vector_column.value = ""  # no vector column: no index
-    form.primary_key.value = ()
-    assert problems(form) == ["choose the primary key column(s)"]
-    form.primary_key.value = ("text", "year")
+    for row in form.rows:
+        row.key.value = False
+    assert problems(form) == ["tick the primary key column(s)"]
+    form.rows[0].name.value = "title"  # a renamed key column stays in the key
+    for row in form.rows:
+        row.key.value = True
+    assert form.definition()["primaryKey"] == {"partitionBy": ["title", "year"]}
+    form.rows[0].name.value = "text"
     assert [next(iter(c)) for c in form.commands()] == ["createTable"]
     click(form.create_button)
     table = db.get_table("events")
@@ -616,7 +648,7 @@ def test_insert_a_dataframe_into_a_vectorize_collection(ws, db):
                     "b": {"_id": "b", "$vectorize": CAT},
                     "c": {"_id": "c", "score": 3.0},
                     "d": {"_id": "d", "$vectorize": long_text, "score": 4.0}}
-    warned = _text(explorer.warnings_view.value)
+    warned = _text(explorer.insert_warnings.value)
     assert "1 $vectorize text(s) are longer than the 256-token limit" in warned
     assert len(explorer.page) == 4
     assert _text(explorer.summary.value) == "collection default_keyspace.notes: 4 documents"
@@ -666,7 +698,7 @@ def test_table_insert_search_and_unknown_columns(ws, db):
     # a frame with a column the table lacks: shown, and nothing stored
     other = Explorer(ws, frame=pd.DataFrame({"id": ["x"], "nope": [1]}), database="testdb")
     other.select("passages")
-    assert other.text_column.value == "(none)"
+    assert other.text_column.value == "id"  # the frame's only text column
     click(other.insert_button)
     assert other.message.error_code == "UNKNOWN_TABLE_COLUMNS"
     assert other.message.text.startswith("UNKNOWN_TABLE_COLUMNS: Not every document was "
@@ -696,58 +728,71 @@ def test_no_search_without_a_vectorize_service(ws, db):
     explorer = Explorer(ws, database="testdb")
     explorer.select("vecs")
     assert explorer.search_button.disabled
-    with pytest.raises(vk.DataAPIError) as err:
+    reason = ("Collection 'vecs' has no vectorize service: search it by vector in Python "
+              "(find(sort={'$vector': [...]})).")
+    assert _text(explorer.search_note.value) == reason
+    with pytest.raises(ValueError) as err:
         explorer.search("anything")
-    assert err.value.error_code == "EMBEDDING_SERVICE_NOT_CONFIGURED"
-    assert explorer.message.error_code == "EMBEDDING_SERVICE_NOT_CONFIGURED"
-    with pytest.raises(ValueError):
+    assert str(err.value) == reason
+    assert explorer.message.text == f"ValueError: {reason}"
+    with pytest.raises(vk.DataAPIError) as err:
         explorer.select("missing")
-    assert explorer.message.text == ("ValueError: keyspace 'default_keyspace' of 'testdb' has "
-                                     "no collection or table named 'missing'")
+    assert err.value.error_code == "UNKNOWN_COLLECTION_OR_TABLE"
+    assert explorer.message.text == (
+        "UNKNOWN_COLLECTION_OR_TABLE: Keyspace 'default_keyspace' of database 'testdb' has no "
+        "collection or table named 'missing'; it has ['vecs'].")
 
 
-def test_refresh_offers_databases_created_after_the_widget(ws, db):
-    form = CreateCollectionForm(ws)
+def test_search_needs_an_indexed_vectorize_column(ws, db):
+    table = db.create_table("two", columns={
+        "id": "int", "a": {"type": "vector", "service": LOCAL},
+        "b": {"type": "vector", "service": LOCAL}}, primary_key="id")
     explorer = Explorer(ws)
-    later = ws.create_database("later")
-    later.create_collection("notes", service=LOCAL)
-    assert form.database.options == ("testdb",)
-    click(form.refresh_button)
-    assert form.database.options == ("later", "testdb")
-    form.database.value = "later"
-    form.name.value = "notes"
-    assert unmet(form.rules) == [SLOTS]
+    explorer.select("two")
+    assert explorer.vector_column.options == ("a", "b")  # both embed on insert
+    assert explorer.search_column.options == () and explorer.search_button.disabled
+    assert "has no indexed vector column" in _text(explorer.search_note.value)
+    table.create_vector_index("two_b", "b")
     click(explorer.refresh_button)
-    explorer.select("notes", database="later")
-    assert explorer.target.value == ("collection", "notes")
-    assert _text(explorer.summary.value) == "collection default_keyspace.notes: 0 documents"
+    assert explorer.search_column.options == ("b",) and not explorer.search_button.disabled
 
 
-def test_rules_wait_for_the_first_character(ws, db, manager):
-    """Before anything is typed (and after a successful add clears the field), the rules are
-    listed as pending, neither met nor broken; the button stays disabled."""
-    form = CreateCollectionForm(ws)
-    for widget, button, count in ((manager, manager.add_button, 4),
-                                  (form, form.create_button, 3)):
-        assert widget.rules.value.count('class="vk-rule vk-pending"') == count
-        assert unmet(widget.rules) == [] and met_count(widget.rules) == 0
-        assert button.disabled
-        widget.name.value = "-"
-        assert unmet(widget.rules) != []
+def test_explorer_warns_of_rows_stored_without_vectors(ws, db):
+    coll = db.create_collection("notes", service=LOCAL)
+    frame = pd.DataFrame({"body": [CAT, None, "Bees make honey."], "n": [1, 2, 3]})
+    explorer = Explorer(ws, frame=frame)
+    explorer.select("notes")
+    assert explorer.text_column.value == "body"  # the frame's only text column
+    explorer.insert()
+    assert _text(explorer.insert_warnings.value) == (
+        "⚠ 1 row(s) have no text in 'body' (index [1]): they are stored without vectors.")
+    assert coll.count_documents({}, upper_bound=10) == 3
+    explorer.insert(vectorize_column=None)
+    assert _text(explorer.insert_warnings.value) == (
+        "⚠ No column is chosen as the text to vectorize: the rows are stored without vectors "
+        "(search will not find them).")
+    # a number in the text column: refused before anything is stored, the row named
+    bad = pd.DataFrame({"body": ["fine", 3.14]}, index=["r1", "r2"])
+    with pytest.raises(vk.DataAPIError) as err:
+        explorer.insert(bad, vectorize_column="body")
+    assert err.value.error_code == "INVALID_VECTORIZE_VALUE_TYPE"
+    assert "index 'r2'" in err.value.message
+    assert coll.count_documents({}, upper_bound=10) == 6
 
 
-def test_forms_on_show_follow_credentials_added_and_removed(ws, db, manager):
-    form = CreateCollectionForm(ws)
-    table_form = CreateTableForm(ws)
-    assert method_values(form) == method_values(table_form) == ["local", "byo"]
-    manager.name.value = "live-key"
-    manager.token.widget.value = TOKEN
-    manager.databases.value = ("testdb",)
-    click(manager.add_button)
-    assert method_values(form) == method_values(table_form) == ["local", HF, "byo"]
-    form.vector.method.value = HF
-    assert form.vector.credential.value == "live-key" and form.vector.credential.disabled
-    manager.remove_confirm.value = "live-key"
-    click(manager.remove_button)
-    assert method_values(form) == ["local", "byo"]
-    assert form.vector.method.value == "local"
+def test_keyspace_and_database_arguments(ws, db):
+    db.create_keyspace("ks2")
+    db.create_collection("there", service=LOCAL, keyspace="ks2")
+    explorer = Explorer(ws, keyspace="ks2")
+    assert explorer.keyspace.value == "ks2"
+    assert explorer.target.value == ("collection", "there")
+    assert CreateCollectionForm(ws, keyspace="ks2").keyspace.value == "ks2"
+    with pytest.raises(vk.DataAPIError) as err:
+        Explorer(ws, database="nope")
+    assert err.value.error_code == "UNKNOWN_DATABASE"
+    with pytest.raises(vk.DataAPIError) as err:
+        CreateTableForm(ws, keyspace="nope")
+    assert err.value.error_code == "UNKNOWN_KEYSPACE"
+    db.create_collection("later", service=LOCAL)  # created after the explorer was shown
+    explorer.select("later", keyspace="default_keyspace")
+    assert explorer.target.value == ("collection", "later")

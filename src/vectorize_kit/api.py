@@ -13,7 +13,7 @@ import html
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,24 +201,41 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _frame_records(frame: Any, text_column: str | None, target: str, *,
+def _missing(value: Any) -> bool:
+    """NaN, NA, NaT or None (a list or array cell is never missing)."""
+    import pandas as pd
+
+    return not isinstance(value, (list, tuple, dict, np.ndarray)) and bool(pd.isna(value))
+
+
+def _frame_records(frame: Any, text_column: Hashable | None, target: str, *,
                    keep: bool = False) -> list[dict]:
     """The rows of a DataFrame as documents or rows: missing values (NaN, NA, NaT) left out,
     and ``text_column`` moved (``keep``: copied) to ``target`` (``$vectorize``, or a vector
     column)."""
-    import pandas as pd
-
     if text_column is not None and text_column not in frame.columns:
         raise DataAPIError(
             "COMMAND_FIELD_VALUE_INVALID",
             f"The DataFrame has no column {text_column!r} to vectorize; its columns are "
             f"{[str(c) for c in frame.columns]}.")
+    if text_column is not None:
+        texts = frame[text_column]
+        bad = [(label, value) for label, value in zip(frame.index, texts)
+               if not isinstance(value, str) and not _missing(value)]
+        if bad:
+            label, value = bad[0]
+            raise DataAPIError(
+                "INVALID_VECTORIZE_VALUE_TYPE",
+                f"Column {text_column!r} must hold text to vectorize, but {len(bad)} row(s) do "
+                f"not: the first, index {label!r}, holds {value!r} (a {type(value).__name__}); "
+                f"rows {[b[0] for b in bad[:10]]}. Convert them (frame[{text_column!r}]."
+                "astype(str)) or drop them. Nothing was inserted.")
     records = []
     for rec in frame.to_dict("records"):
-        rec = {str(k): v for k, v in rec.items()
-               if isinstance(v, (list, tuple, dict, np.ndarray)) or not pd.isna(v)}
-        if text_column is not None and text_column in rec:
-            rec[target] = rec[text_column] if keep else rec.pop(text_column)
+        rec = {str(k): v for k, v in rec.items() if not _missing(v)}
+        key = str(text_column)
+        if text_column is not None and key in rec:
+            rec[target] = rec[key] if keep else rec.pop(key)
         records.append(rec)
     return records
 
@@ -453,6 +470,12 @@ class WorkspaceIntegrations:
         """Names of the provider's credentials whose scope holds ``database``."""
         (db_id,) = self._ids(database)
         return self._state.integrations.in_scope(provider, db_id)
+
+    def observe(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every change of a credential or a scope, made here or
+        through any other object of this workspace (the widgets use it to stay current). A
+        bound method is held weakly (it goes when its object does); a function is kept."""
+        self._state.integrations.observe(callback)
 
     def collections_using(self, provider: str, name: str) -> list[str]:
         """``database/keyspace.collection`` of every collection, and
@@ -905,7 +928,7 @@ class Collection(_Handle):
             raise InsertManyError(errors[0], inserted, errors, total=len(documents))
         return InsertManyResult(inserted)
 
-    def insert_dataframe(self, frame: Any, *, vectorize_column: str | None = None,
+    def insert_dataframe(self, frame: Any, *, vectorize_column: Hashable | None = None,
                          ordered: bool = False, progress: Progress = None,
                          long_text: str | LongTextPolicy | None = None) -> InsertManyResult:
         """Insert a DataFrame's rows as documents (:meth:`insert_many`); missing values are
@@ -1160,7 +1183,7 @@ class Table(_Handle):
             raise error
         return TableInsertManyResult([k[0] for k in keys], [k[1] for k in keys])
 
-    def insert_dataframe(self, frame: Any, *, vectorize_column: str | None = None,
+    def insert_dataframe(self, frame: Any, *, vectorize_column: Hashable | None = None,
                          vector_column: str | None = None, ordered: bool = False,
                          progress: Progress = None,
                          long_text: str | LongTextPolicy | None = None) -> TableInsertManyResult:
@@ -1176,7 +1199,7 @@ class Table(_Handle):
                     f"Table {self.name!r} has {len(found)} vector columns with a vectorize "
                     f"service ({found}): name the one to fill with vector_column=.")
             (vector_column,) = found
-        keep = vectorize_column in self._state.schema["columns"]
+        keep = str(vectorize_column) in self._state.schema["columns"]
         records = _frame_records(frame, vectorize_column, vector_column or "", keep=keep)
         return self.insert_many(records, ordered=ordered, progress=progress,
                                 long_text=long_text)

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ __all__ = ["Integrations", "Credential", "credential_name_problems", "credential
            "MAX_SCOPE_PER_CALL"]
 
 MAX_SCOPE_PER_CALL = 10
+log = logging.getLogger("vectorize_kit")
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,48}[A-Za-z0-9])")
 
 
@@ -113,6 +117,7 @@ class Integrations:
         # provider -> name -> {"databases": [ids], "created_at": iso}
         self._meta: dict[str, dict[str, dict]] = {}
         self._secrets: dict[str, dict[str, str]] = {}
+        self._observers: list[Callable[[], Any]] = []
         if root is not None and (root / "integrations.json").exists():
             self._meta = json.loads((root / "integrations.json").read_text())
             secrets = root / "secrets.json"
@@ -125,6 +130,24 @@ class Integrations:
         if self._root is not None:
             _write_private(self._root / "secrets.json", self._secrets)
             _write_private(self._root / "integrations.json", self._meta)
+        self._notify()
+
+    def observe(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every change of a credential or a scope. A bound method
+        is held weakly (it goes when its object does); a function is kept."""
+        ref = (weakref.WeakMethod(callback) if hasattr(callback, "__self__")
+               else lambda: callback)
+        self._observers.append(ref)
+
+    def _notify(self) -> None:
+        self._observers = [ref for ref in self._observers if ref() is not None]
+        for ref in list(self._observers):
+            callback = ref()
+            if callback is not None:
+                try:
+                    callback()
+                except Exception:  # an observer's failure is its own, never the change's
+                    log.exception("an integrations observer failed")
 
     @staticmethod
     def _provider(provider: str) -> str:
@@ -213,9 +236,9 @@ class Integrations:
         """Add a credential with its first scoped databases (at most 10)."""
         with self._lock:
             existing = list(self._meta.get(self._provider(provider), {}))
-            problems = credential_name_problems(name if isinstance(name, str) else "",
-                                                existing)
-            if problems == ["must be unique within the provider's integration (it is taken)"]:
+            rules = credential_name_rules(name if isinstance(name, str) else "", existing)
+            problems = [rule for rule, met in rules if not met]
+            if problems == [rules[-1][0]]:  # only the last rule, uniqueness, is broken
                 raise DataAPIError(
                     "CREDENTIAL_ALREADY_EXISTS",
                     f"Provider {provider!r} already has a credential named {name!r}. Choose "
@@ -265,11 +288,12 @@ class Integrations:
     def forget_database(self, db_id: str) -> None:
         """Take a dropped database out of every scope."""
         with self._lock:
-            for entries in self._meta.values():
-                for entry in entries.values():
-                    if db_id in entry["databases"]:
-                        entry["databases"].remove(db_id)
-            self._save()
+            scoped = [entry for entries in self._meta.values() for entry in entries.values()
+                      if db_id in entry["databases"]]
+            for entry in scoped:
+                entry["databases"].remove(db_id)
+            if scoped:
+                self._save()
 
     def __repr__(self) -> str:
         counts = {p: len(c) for p, c in self._meta.items()}

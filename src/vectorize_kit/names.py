@@ -9,8 +9,6 @@ from .limits import MAX_INDEX_NAME, MAX_SCHEMA_NAME
 
 __all__ = ["check_database_name", "check_schema_name", "schema_name_rules"]
 
-_SCHEMA_NAME = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_SCHEMA_NAME}}}")
-_INDEX_NAME = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_INDEX_NAME}}}")
 _DATABASE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,48}[A-Za-z0-9])?")
 
 
@@ -20,9 +18,8 @@ def check_schema_name(name: object, kind: str) -> str:
     The Data API accepts ``^\\w{1,48}$`` (ASCII letters, digits and underscores), case-sensitive;
     index names may be up to 100 characters long.
     """
-    longest, pattern = ((MAX_INDEX_NAME, _INDEX_NAME) if kind == "Index"
-                        else (MAX_SCHEMA_NAME, _SCHEMA_NAME))
-    if not isinstance(name, str) or not pattern.fullmatch(name):
+    longest = MAX_INDEX_NAME if kind == "Index" else MAX_SCHEMA_NAME
+    if not isinstance(name, str) or not all(met for _, met in schema_name_rules(name, kind)):
         shown = repr(name) if isinstance(name, str) else f"a {type(name).__name__}"
         raise DataAPIError(
             "UNSUPPORTED_SCHEMA_NAME",

@@ -1,5 +1,5 @@
-"""What the widgets share: messages, live rule checklists, error capture, pickers and the
-vector settings of a collection or a vector column."""
+"""What the widgets share: messages, live rule checklists, error capture, the database and
+keyspace pickers, and the vector settings of a collection or a vector column."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import functools
 import html
 import json
 import logging
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -19,18 +18,36 @@ from ..limits import DEFAULT_KEYSPACE, MAX_VECTOR_DIMENSION
 from ..models import PROVIDERS
 
 __all__ = ["Message", "shows_errors", "rules_html", "curl_command", "json_html",
-           "VectorSettings", "Panel", "database_picker", "choose", "choose_keyspace"]
+           "VectorSettings", "Panel", "DatabasePanel", "choose", "field", "note", "section"]
 
 log = logging.getLogger("vectorize_kit")
 
-_STYLE = {"description_width": "14em"}
+LABEL = "15em"  # the width of the labels, which the notes and checklists line up with
 
 
 def field(kind: type, description: str, css: str, **kw: Any) -> Any:
     """A labelled input widget with a CSS class (for the browser tests and for styling)."""
-    widget = kind(description=description, style=_STYLE, layout=w.Layout(width="42em"), **kw)
+    widget = kind(description=description, style={"description_width": LABEL},
+                  layout=w.Layout(width="42em"), **kw)
     widget.add_class(css)
     return widget
+
+
+def button(description: str, css: str, **kw: Any) -> w.Button:
+    widget = w.Button(description=description, **kw)
+    widget.add_class(css)
+    return widget
+
+
+def note(text: str, *, colour: str = "inherit", css: str = "") -> str:
+    """A small line of text under a field, lined up with the fields."""
+    cls = f" class='{css}'" if css else ""
+    return (f"<div{cls} style='margin-left:{LABEL};font-size:smaller;color:{colour}'>"
+            f"{html.escape(text)}</div>")
+
+
+def section(title: str) -> w.HTML:
+    return w.HTML(f"<b>{html.escape(title)}</b>")
 
 
 def rules_html(rules: list[tuple[str, bool]], *, pending: bool = False) -> str:
@@ -43,7 +60,7 @@ def rules_html(rules: list[tuple[str, bool]], *, pending: bool = False) -> str:
                 f"{html.escape(rule)}</li>")
 
     items = "".join(item(rule, met) for rule, met in rules)
-    return f'<ul style="list-style:none;margin:0 0 0 14em;padding:0">{items}</ul>'
+    return f'<ul style="list-style:none;margin:0 0 0 {LABEL};padding:0">{items}</ul>'
 
 
 def json_html(value: Any) -> str:
@@ -57,6 +74,16 @@ def curl_command(command: dict, keyspace: str) -> str:
             '  --header "Token: $APPLICATION_TOKEN" \\\n'
             '  --header "Content-Type: application/json" \\\n'
             f"  --data '{body}'")
+
+
+def choose(dropdown: w.Dropdown, options: list, keep: Any = None, default: Any = None) -> None:
+    """Give a dropdown new options, keeping its value if still offered, else ``default`` if
+    offered, else the first (ipywidgets may leave it empty otherwise)."""
+    values = [o[1] if isinstance(o, tuple) else o for o in options]
+    if list(dropdown.options) != list(options):
+        dropdown.options = options
+    dropdown.value = next((v for v in (keep, default) if v is not None and v in values),
+                          values[0] if values else None)
 
 
 class Message:
@@ -102,18 +129,13 @@ def shows_errors(method: Callable) -> Callable:
             return method(self, *args, **kw)
         except Exception as exc:
             self.message.error(exc)
-            if not isinstance(exc, DataAPIError):
+            if not isinstance(exc, (DataAPIError, ValueError)):  # not the user's mistake
                 log.exception("widget action %s failed", method.__name__)
             if not _from_widget:
                 raise
             return None
 
     return run
-
-
-def on_click(button: w.Button, action: Callable) -> None:
-    """Call ``action`` when ``button`` is clicked, errors shown in the widget."""
-    button.on_click(lambda _: action(_from_widget=True))
 
 
 def on_change(widgets: list[Any], action: Callable) -> None:
@@ -123,7 +145,12 @@ def on_change(widgets: list[Any], action: Callable) -> None:
 
 
 class Panel:
-    """A widget made of ipywidgets: displays as its box (``self.widget``)."""
+    """A widget made of ipywidgets: displays as its box (``self.widget``).
+
+    Its buttons run its methods (:meth:`on_click`): the button is disabled while the action
+    runs (a second click would otherwise queue the action again), and :meth:`sync` then sets
+    every button's state afresh.
+    """
 
     widget: w.Box
     message: Message
@@ -131,45 +158,94 @@ class Panel:
     def _repr_mimebundle_(self, **kw: Any) -> Any:
         return self.widget._repr_mimebundle_(**kw)
 
-    def credentials_changed(self) -> None:
-        """Called when a credential or a scope of the workspace changed."""
+    def sync(self) -> None:
+        """Enable each button only when its action can run."""
+
+    def on_click(self, widget: w.Button, action: Callable) -> None:
+        def run(_: Any) -> None:
+            widget.disabled = True
+            try:
+                action(_from_widget=True)
+            finally:
+                self._sync_quietly()
+
+        widget.on_click(run)
+
+    @shows_errors
+    def _sync_quietly(self) -> None:
+        self.sync()
+
+    def close(self) -> None:
+        """Close the widget and every widget in it (it disappears from the notebook)."""
+        def walk(widget: Any) -> None:
+            for child in getattr(widget, "children", ()):
+                walk(child)
+            widget.close()
+
+        walk(self.widget)
 
 
-# The panels on show, so that a credential added in one updates the methods offered in the
-# others at once (the portal's forms read the integration afresh when they open).
-_PANELS: weakref.WeakSet[Panel] = weakref.WeakSet()
+class DatabasePanel(Panel):
+    """A panel with database and keyspace pickers, which follows the workspace's credentials
+    (a credential added or scoped elsewhere changes the methods it offers at once)."""
 
+    def __init__(self, ws: Workspace, css: str, database: str | None,
+                 keyspace: str | None) -> None:
+        self._ws = ws
+        names = ws.list_database_names()
+        if database is not None:
+            database = ws.get_database(database).name  # UNKNOWN_DATABASE if there is none
+        self.database = field(w.Dropdown, "Database", f"{css}-database", options=names,
+                              value=database or (names[0] if names else None))
+        self.keyspace = field(w.Dropdown, "Keyspace", f"{css}-keyspace", options=[])
+        self.refresh_button = button("Refresh", f"{css}-refresh", layout=w.Layout(width="7em"))
+        self.database.observe(lambda _: self._database_changed(_from_widget=True),
+                              names="value")
+        self.keyspace.observe(lambda _: self._keyspace_changed(_from_widget=True),
+                              names="value")
+        self._initial_keyspace = keyspace
+        ws.integrations.observe(self._on_credentials)
 
-def watch_credentials(panel: Panel) -> None:
-    _PANELS.add(panel)
+    def _start(self) -> None:
+        """Fill the pickers (the subclass's widgets exist by now)."""
+        self._choose_keyspace(self._initial_keyspace)
+        self._keyspace_changed()
 
+    @property
+    def db(self) -> Database | None:
+        """The database chosen."""
+        return None if self.database.value is None else self._ws.get_database(
+            self.database.value)
 
-def credentials_changed(ws: Workspace) -> None:
-    """Tell the panels of ``ws`` that its credentials or scopes changed."""
-    for panel in list(_PANELS):
-        if getattr(panel, "_ws", None) is ws:
-            panel.credentials_changed(_from_widget=True)
+    def _choose_keyspace(self, keyspace: str | None) -> None:
+        db = self.db
+        names = [] if db is None else db.list_keyspaces()
+        if keyspace is not None and keyspace not in names:
+            db.list_collection_names(keyspace=keyspace)  # type: ignore[union-attr]  # UNKNOWN_KEYSPACE
+        choose(self.keyspace, names, keyspace or self.keyspace.value, DEFAULT_KEYSPACE)
 
+    @shows_errors
+    def refresh(self) -> None:
+        """Show the databases, keyspaces and credentials as they are now."""
+        self.message.clear()
+        choose(self.database, self._ws.list_database_names(), self.database.value)
+        self._choose_keyspace(None)
+        self._keyspace_changed()
 
-def choose(dropdown: w.Dropdown, options: list, keep: Any = None, default: Any = None) -> None:
-    """Give a dropdown new options, keeping its value if still offered, else ``default`` if
-    offered, else the first (ipywidgets may leave it empty otherwise)."""
-    values = [o[1] if isinstance(o, tuple) else o for o in options]
-    dropdown.options = options
-    dropdown.value = next((v for v in (keep, default) if v is not None and v in values),
-                          values[0] if values else None)
+    @shows_errors
+    def _database_changed(self) -> None:
+        self._choose_keyspace(None)
+        self._keyspace_changed()
 
+    def _keyspace_changed(self) -> None:
+        raise NotImplementedError
 
-def database_picker(ws: Workspace, css: str, database: str | None) -> w.Dropdown:
-    names = ws.list_database_names()
-    return field(w.Dropdown, "Database", css, options=names,
-                 value=database if database in names else (names[0] if names else None))
+    def _on_credentials(self) -> None:
+        self._credentials_changed(_from_widget=True)
 
-
-def choose_keyspace(dropdown: w.Dropdown, db: Database | None) -> None:
-    """Offer ``db``'s keyspaces, ``default_keyspace`` first chosen."""
-    choose(dropdown, [] if db is None else db.list_keyspaces(), dropdown.value,
-           DEFAULT_KEYSPACE)
+    @shows_errors
+    def _credentials_changed(self) -> None:
+        """A credential or scope of the workspace changed (here or anywhere else)."""
 
 
 _METHODS = {
@@ -189,6 +265,7 @@ class VectorSettings:
     def __init__(self, ws: Workspace, css: str) -> None:
         self._ws = ws
         self._db: Database | None = None
+        self._credentials: list[str] = []
         self.method = field(w.Dropdown, "Embedding generation method", f"{css}-method",
                             options=[])
         self.credential = field(w.Dropdown, "User access token", f"{css}-credential",
@@ -209,9 +286,9 @@ class VectorSettings:
         """Offer what ``db`` can use: Hugging Face only when one of its credentials has the
         database in scope (the seed's "If the integration isn't listed")."""
         self._db = db
-        options = [(_METHODS["local"], "local")]
         self._credentials = ([] if db is None else
                              self._ws.integrations.available_credentials("huggingface", db))
+        options = [(_METHODS["local"], "local")]
         if self._credentials:
             options.append((_METHODS["huggingface"], "huggingface"))
         options.append((_METHODS["byo"], "byo"))
@@ -227,8 +304,8 @@ class VectorSettings:
         # one token in scope: selected, and the field cannot be changed (the seed)
         self.credential.disabled = len(self._credentials) <= 1
         self.model.layout.display = None if vectorize else "none"
-        models = [m.name for m in PROVIDERS[method].models] if vectorize else []
-        choose(self.model, models, self.model.value)
+        choose(self.model, [m.name for m in PROVIDERS[method].models] if vectorize else [],
+               self.model.value)
         notes = []
         if self._db is not None and not self._credentials:
             notes.append(f"{PROVIDERS['huggingface'].display_name} is not listed: no user "
@@ -236,7 +313,7 @@ class VectorSettings:
                          "to a credential's scope (CredentialsManager) to use it.")
         if method == "huggingface" and len(self._credentials) == 1:
             notes.append("The only user access token in scope is selected.")
-        self.note.value = "<br>".join(f"<small>{html.escape(n)}</small>" for n in notes)
+        self.note.value = "".join(note(n) for n in notes)
         self._model_changed()
 
     def _model_changed(self) -> None:
