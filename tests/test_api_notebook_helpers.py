@@ -114,6 +114,15 @@ def test_create_vector_index_command_exact_dicts():
     assert options == {"metric": "euclidean", "sourceModel": "other"}
 
 
+def same_by_method_and_command(by_method, method, by_command, command, listing):
+    """Run the Python method on one object and its command on the other: both list the
+    same; returns that listing."""
+    method(by_method)
+    assert by_command.command(command) == {"status": {"ok": 1}}
+    assert listing(by_method) == listing(by_command)
+    return listing(by_method)
+
+
 @pytest.mark.parametrize("kwargs", [
     {},
     {"dimension": 3, "metric": "dot_product"},
@@ -123,13 +132,11 @@ def test_create_vector_index_command_exact_dicts():
      "metric": "euclidean"},
 ])
 def test_create_collection_equals_running_its_command(ws, kwargs):
-    by_method = ws.create_database("one")
-    by_command = ws.create_database("two")
-    by_method.create_collection("c", **copy.deepcopy(kwargs))
-    envelope = by_command.command(create_collection_command("c", **copy.deepcopy(kwargs)))
-    assert envelope == {"status": {"ok": 1}}
-    assert by_method.list_collections() == by_command.list_collections()
-    assert [c["name"] for c in by_method.list_collections()] == ["c"]
+    listed = same_by_method_and_command(
+        ws.create_database("one"), lambda db: db.create_collection("c", **copy.deepcopy(kwargs)),
+        ws.create_database("two"), create_collection_command("c", **copy.deepcopy(kwargs)),
+        lambda db: db.list_collections())
+    assert [c["name"] for c in listed] == ["c"]
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -140,13 +147,11 @@ def test_create_collection_equals_running_its_command(ws, kwargs):
      "primary_key": "title", "if_not_exists": True},
 ])
 def test_create_table_equals_running_its_command(ws, kwargs):
-    by_method = ws.create_database("one")
-    by_command = ws.create_database("two")
-    by_method.create_table("t", **copy.deepcopy(kwargs))
-    envelope = by_command.command(create_table_command("t", **copy.deepcopy(kwargs)))
-    assert envelope == {"status": {"ok": 1}}
-    assert by_method.list_tables() == by_command.list_tables()
-    assert [t["name"] for t in by_method.list_tables()] == ["t"]
+    listed = same_by_method_and_command(
+        ws.create_database("one"), lambda db: db.create_table("t", **copy.deepcopy(kwargs)),
+        ws.create_database("two"), create_table_command("t", **copy.deepcopy(kwargs)),
+        lambda db: db.list_tables())
+    assert [t["name"] for t in listed] == ["t"]
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -160,13 +165,11 @@ def test_create_vector_index_equals_running_its_command(ws, kwargs):
     for name in ("one", "two"):
         db = ws.create_database(name)
         tables.append(db.create_table("t", columns={"id": "int", "v": VEC3}, primary_key="id"))
-    by_method, by_command = tables
-    by_method.create_vector_index("vi", "v", **copy.deepcopy(kwargs))
-    envelope = by_command.command(create_vector_index_command("vi", "v",
-                                                              **copy.deepcopy(kwargs)))
-    assert envelope == {"status": {"ok": 1}}
-    assert by_method.list_indexes() == by_command.list_indexes()
-    assert [i["name"] for i in by_method.list_indexes()] == ["vi"]
+    listed = same_by_method_and_command(
+        tables[0], lambda t: t.create_vector_index("vi", "v", **copy.deepcopy(kwargs)),
+        tables[1], create_vector_index_command("vi", "v", **copy.deepcopy(kwargs)),
+        lambda t: t.list_indexes())
+    assert [i["name"] for i in listed] == ["vi"]
 
 
 # -- insert_dataframe into a collection ------------------------------------------------------

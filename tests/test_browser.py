@@ -221,21 +221,27 @@ def button(page: Page, css: str):
     return page.locator(f"button.{css}, .{css} button")
 
 
-def add_credential(page: Page) -> None:
-    name = page.locator(".vk-credential-name input")
-    rules = page.locator(".vk-credential-rules li.vk-rule")
-    unmet = page.locator(".vk-credential-rules li.vk-unmet")
-    add = button(page, "vk-credential-add")
+def type_invalid_then_valid(page: Page, css: str, action: str, bad: str, good: str):
+    """Type a name the rules refuse, then one they accept, into the ``css`` form; the rule
+    checklist and the ``action`` button follow each keystroke. Returns the button."""
+    name = page.locator(f".{css}-name input")
+    unmet = page.locator(f".{css}-rules li.vk-unmet")
+    act = button(page, f"{css}-{action}")
 
     name.click()
-    name.press_sequentially("-bad name")
+    name.press_sequentially(bad)
     expect(unmet.first).to_be_visible()
-    expect(add).to_be_disabled()
+    expect(act).to_be_disabled()
 
     name.fill("")
-    name.press_sequentially("notebook-token-1")
+    name.press_sequentially(good)
     expect(unmet).to_have_count(0)
-    expect(rules.first).to_be_visible()
+    expect(page.locator(f".{css}-rules li.vk-met").first).to_be_visible()
+    return act
+
+
+def add_credential(page: Page) -> None:
+    add = type_invalid_then_valid(page, "vk-credential", "add", "-bad name", "notebook-token-1")
 
     token = page.locator(".vk-credential-token input[type=password]")
     token.click()
@@ -259,22 +265,11 @@ def add_credential(page: Page) -> None:
 
 
 def create_collection(page: Page) -> None:
-    name = page.locator(".vk-collection-name input")
-    rules = page.locator(".vk-collection-rules li.vk-rule")
-    unmet = page.locator(".vk-collection-rules li.vk-unmet")
-    create = button(page, "vk-collection-create")
-
-    name.click()
-    name.press_sequentially("bad name!")
-    expect(unmet.first).to_be_visible()
-    expect(create).to_be_disabled()
-
-    name.fill("")
-    name.press_sequentially("browser_docs")
+    create = type_invalid_then_valid(page, "vk-collection", "create", "bad name!",
+                                     "browser_docs")
     expect(page.locator(".vk-collection-json pre")).to_contain_text('"browser_docs"')
-    expect(unmet).to_have_count(0)
-    expect(page.locator(".vk-collection-rules li.vk-met").first).to_be_visible()
-    assert rules.count() == page.locator(".vk-collection-rules li.vk-met").count()
+    rules = page.locator(".vk-collection-rules li.vk-rule")
+    assert rules.count() == page.locator(".vk-collection-rules li.vk-met").count() == 3
 
     expect(create).to_be_enabled()
     create.click()
