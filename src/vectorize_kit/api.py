@@ -737,6 +737,12 @@ class _Handle:
     def keyspace(self) -> str:
         return self._keyspace
 
+    @property
+    def data_version(self) -> tuple[int, int]:
+        """Changes with every write to the collection or table, and when it is dropped and
+        created anew: a key to cache what is derived from its data (maps, statistics)."""
+        return self._state.store.data_key
+
     def command(self, cmd: dict, *, embedding_api_key: str | None = None,
                 long_text: str | LongTextPolicy | None = None) -> dict:
         """Run a Data API command on this collection or table; return the envelope (never

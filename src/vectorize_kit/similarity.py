@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "score_rows", "similarity"]
+__all__ = ["METRICS", "score_matrix", "score_rows", "similarity"]
 
 METRICS = ("cosine", "dot_product", "euclidean")
 
@@ -50,6 +50,29 @@ def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: s
                 diff = data[start : start + 8192] - query
                 sq[start : start + 8192] = np.einsum("ij,ij->i", diff, diff)
         return 1.0 / (1.0 + sq)
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def score_matrix(queries: np.ndarray, data: np.ndarray, metric: str) -> np.ndarray:
+    """``$similarity`` of every query row with every data row (one matrix product): a
+    ``(len(queries), len(data))`` float32 matrix. For many queries at once, e.g. every row's
+    neighbours; the euclidean distances come from the norms (close, long vectors lose a
+    little precision, which does not change who the neighbours are)."""
+    queries = np.asarray(queries, dtype=np.float32)
+    data = np.asarray(data, dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if metric == "cosine":
+            qn = np.linalg.norm(queries, axis=1, keepdims=True)
+            dn = np.linalg.norm(data, axis=1)
+            cos = np.nan_to_num((queries @ data.T) / (qn * dn), nan=0.0, posinf=0.0,
+                                neginf=0.0)
+            return (1.0 + np.clip(cos, -1.0, 1.0)) / 2.0
+        if metric == "dot_product":
+            return (1.0 + queries @ data.T) / 2.0
+        if metric == "euclidean":
+            sq = (np.einsum("ij,ij->i", queries, queries)[:, None]
+                  + np.einsum("ij,ij->i", data, data)[None, :] - 2.0 * (queries @ data.T))
+            return 1.0 / (1.0 + np.maximum(sq, 0.0))
     raise ValueError(f"unknown metric {metric!r}")
 
 

@@ -3,6 +3,7 @@ write path through the durable log."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import pandas as pd
@@ -10,6 +11,8 @@ import pandas as pd
 from .wal import Record, SnapshotBatch, StoreLog
 
 __all__ = ["AppendableFrame", "StoreBase"]
+
+_STORE_NUMBERS = itertools.count(1)
 
 
 class AppendableFrame:
@@ -71,6 +74,14 @@ class StoreBase:
     def frame(self) -> pd.DataFrame:
         """The rows (read it, do not change it)."""
         return self._rows_frame.frame
+
+    @property
+    def data_key(self) -> tuple[int, int]:
+        """``(number, version)``: changes with every write, and differs between two stores
+        (one dropped, another created with its name): a key to cache derived data by."""
+        if "_number" not in self.__dict__:
+            self._number = next(_STORE_NUMBERS)
+        return self._number, self.version
 
     def _commit(self, record: Record, apply: Callable[[], None]) -> None:
         """Make ``record`` durable, then ``apply`` it (compacting the log when it is due)."""
