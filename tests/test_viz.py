@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import html
+import json
 import math
 import subprocess
 import sys
@@ -270,10 +271,10 @@ def test_similarity_bar_color_one_bar_trace_per_value(topics):
         assert list(t.x) == pytest.approx([d["$similarity"] for d in by_topic[t.name]])
         assert list(t.y) == [labels[docs.index(d)] for d in by_topic[t.name]]
     assert sum(len(t.x) for t in fig.data) == len(docs)
-    # a document without the field goes under "(none)"
+    # a document without the field goes under "(missing)"
     fig = similarity_bar([{"_id": 1, "$similarity": 0.8, "kind": "a"},
                           {"_id": 2, "$similarity": 0.7}], color="kind")
-    assert {t.name: list(t.x) for t in fig.data} == {"a": [0.8], "(none)": [0.7]}
+    assert {t.name: list(t.x) for t in fig.data} == {"a": [0.8], "(missing)": [0.7]}
 
 
 def test_similarity_bar_hover_leaves_vectors_out(topics):
@@ -626,27 +627,25 @@ def test_query_vector_overlay_on_a_pca_map(db, metric):
     assert notes_of(fig) == ""
 
 
-def test_query_results_outside_the_sample_are_noted(db):
+def test_with_a_sample_the_query_links_to_its_nearest_sampled_points(db):
     rng = np.random.default_rng(16)
     vectors = rng.normal(size=(60, 8))
     coll = own_collection(db, "out", vectors, "euclidean")
     query = vectors[5] + 0.01
     k = 10
     fig = embedding_map(coll, method="pca", sample=12, seed=1, query=floats(query), k=k)
-    shown = {int(key) for key in fig.data[0].customdata}
-    top = brute_top(vectors.astype(np.float32), np.float32(query), "euclidean", k)
-    on_map = [i for i in top if i in shown]
-    missing = k - len(on_map)
-    assert missing > 0  # 12 of 60 documents: most results are elsewhere
-    assert notes_of(fig) == (f"a random sample of 12 of 60 documents; {missing} of the {k} "
-                             "results are not on the map (outside the sample)")
+    assert notes_of(fig) == "a random sample of 12 of 60 documents"
+    shown = [int(key) for key in fig.data[0].customdata]
+    # the k nearest of the 12 sampled documents, under the collection's metric
+    scores = [similarity(vectors[i], query, "euclidean") for i in shown]
+    nearest = [shown[i] for i in np.argsort(-np.array(scores), kind="stable")[:k]]
     points = points_of(fig)
     results = trace(fig, "results")
     np.testing.assert_allclose(np.column_stack([results.x, results.y]),
-                               np.array([points[str(i)] for i in on_map]).reshape(-1, 2))
-    ranks = [top.index(i) + 1 for i in on_map]
-    assert [h.split(",")[0] for h in results.hovertext] == [f"#{r}" for r in ranks]
-    assert len(trace(fig, f"top {k}").x) == 3 * len(on_map)
+                               np.array([points[str(i)] for i in nearest]), atol=1e-9)
+    assert [h.split(",")[0] for h in results.hovertext] == [
+        f"#{r} among the sampled points" for r in range(1, k + 1)]
+    assert len(trace(fig, f"top {k}").x) == 3 * k
 
 
 # -- embedding_map: tables ---------------------------------------------------------------------
@@ -848,10 +847,14 @@ def test_the_map_is_cached_until_the_collection_changes(db, fresh_cache):
     fig = embedding_map(coll, random_state=0)
     assert fig.layout.meta["points"] == 31
     assert "30" in fig.data[0].customdata
-    assert len(fresh_cache) == 5
+    assert len(fresh_cache) == 4  # one copy of the vectors (replaced), three projections
     projections = [v for key, v in fresh_cache.items() if key[0] == "projection"]
     assert len(projections) == 3 and projections[-1] is not made
     assert projections[-1].coords.shape == (31, 2)
+    # a write that leaves the vectors as they are keeps the map
+    coll.update_one({"_id": 30}, {"$set": {"x": 1}})
+    assert embedding_map(coll, random_state=0).layout.meta["points"] == 31
+    assert len(fresh_cache) == 4
 
 
 def test_a_collection_created_again_is_not_served_from_the_cache(db, fresh_cache):
@@ -1013,3 +1016,94 @@ def test_compare_models_table_types(topics, copied):
     row = table.iloc[0]
     assert isinstance(row["top 3 in topics"], list)
     assert row["overlap@3"] == 1.0 and row["shared"] == 3
+
+
+# -- review findings: keys of every kind, short lists, bad arguments ---------------------------
+
+def test_collections_with_ejson_ids_map_and_compare(db):
+    rng = np.random.default_rng(30)
+    vectors = rng.normal(size=(12, 4))
+    colls = []
+    for name in ("u1", "u2"):
+        coll = db.create_collection(name, dimension=4, default_id_type="uuidv7")
+        colls.append(coll)
+    ids = [d for d in colls[0].insert_many(
+        [{"$vector": floats(v)} for v in vectors]).inserted_ids]
+    colls[1].insert_many([{"_id": i, "$vector": floats(v)} for i, v in zip(ids, vectors)])
+    fig = embedding_map(colls[0], method="pca", query=floats(vectors[3]), k=3)
+    results, star = trace(fig, "results"), trace(fig, "query")
+    assert len(results.x) == 3
+    # the query is document 3's vector: PCA puts it on that point, the first result
+    np.testing.assert_allclose([star.x[0], star.y[0]], [results.x[0], results.y[0]],
+                               atol=1e-6)
+    assert points_of(fig)[json.dumps(ids[3])].tolist() == [results.x[0], results.y[0]]
+    result = compare_models(colls[0], colls[1], [], method="pca")
+    assert result.figure.layout.meta == {"points": 12, "common": 12}
+
+
+def test_a_table_keyed_by_a_timestamp(db):
+    tables = []
+    for name in ("tt1", "tt2"):
+        table = db.create_table(name, columns={"pk": "timestamp", "v": {
+            "type": "vector", "service": LOCAL}}, primary_key="pk")
+        table.create_vector_index(f"{name}_v", "v")
+        table.insert_many([{"pk": f"2024-01-{i + 1:02d}T10:00:00Z", "v": text}
+                           for i, text in enumerate(TOPICS["pets"][:6] + TOPICS["space"][:6])])
+        tables.append(table)
+    fig = embedding_map(tables[0], method="umap", query="a sleepy cat", k=3, random_state=0)
+    star = trace(fig, "query")
+    assert np.isfinite([star.x[0], star.y[0]]).all() and notes_of(fig) == ""
+    assert len(trace(fig, "top 3").x) == 9
+    assert fig.data[0].hovertext[0].startswith("<b>2024-01-01")  # a row without text
+    result = compare_models(tables[0], tables[1], ["a sleepy cat"], k=3)
+    assert result.figure.layout.meta == {"points": 12, "common": 12}
+    assert result.table["overlap@3"].tolist() == [1.0]
+
+
+def test_rank_agreement_with_fewer_results_than_k():
+    assert rank_agreement([1, 2, 3], [1, 2, 3], 10) == (1.0, 1.0, 3)
+    assert rank_agreement([1, 2, 3], [1, 2, 3, 4], 10) == (0.75, 1.0, 3)
+    overlap, rho, shared = rank_agreement([], [], 5)
+    assert math.isnan(overlap) and math.isnan(rho) and shared == 0
+
+
+def test_compare_by_a_key_some_documents_lack_or_share(db):
+    rng = np.random.default_rng(32)
+    vectors = rng.normal(size=(6, 3))
+    refs = ["a", None, "c", None, "e", "f"]
+    one = own_collection(db, "k1", vectors, "cosine", ref=refs)
+    two = own_collection(db, "k2", vectors, "cosine", ref=refs)
+    result = compare_models(one, two, [], key="ref", method="pca")
+    assert result.figure.layout.meta == {"points": 4, "common": 4}
+    assert "2 of k1 have no match in k2" in result.figure.layout.title.text
+    same = own_collection(db, "k3", vectors, "cosine", ref=["a"] * 6)
+    with pytest.raises(ValueError) as err:
+        compare_models(same, two, [], key="ref")
+    assert "'ref' does not identify the documents of 'k3'" in str(err.value)
+
+
+def test_bad_arguments_are_refused(db):
+    coll = own_collection(db, "args", np.eye(4), "cosine")
+    for kwargs in ({"k": 0, "query": [1.0, 0, 0, 0]}, {"sample": 0}, {"n_neighbors": 0}):
+        with pytest.raises(ValueError) as err:
+            embedding_map(coll, method="pca", **kwargs)
+        assert "must be a whole number of at least 1" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        compare_models(coll, coll, "cat")
+    assert str(err.value) == "queries must be a list of texts, not one text: pass [query]"
+
+
+def test_bar_labels_are_text_not_markup():
+    fig = similarity_bar([{"_id": 1, "title": "<b>bold</b> & co", "$similarity": 0.9}],
+                         label="title")
+    assert list(fig.data[0].y) == ["1. &lt;b&gt;bold&lt;/b&gt; &amp; co"]
+
+
+def test_numeric_colour_with_a_missing_value_keeps_one_scale(db):
+    values = [float(i) for i in range(20)]
+    values[3] = None
+    coll = own_collection(db, "scale", np.random.default_rng(33).normal(size=(20, 3)),
+                          "cosine", n=values)
+    fig = embedding_map(coll, method="pca", color="n")
+    (points,) = fig.data
+    assert points.marker.showscale and math.isnan(points.marker.color[3])

@@ -12,8 +12,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .maps import _PALETTE, _is_table, _key_of, _sample_rows, load_vectors, map_projection
-from .results import hover_of, label_of
+from ..api import Table
+from .common import check_positive, hashable, key_names, label_of, point_traces, sample_rows
+from .maps import load_vectors, map_projection
 
 __all__ = ["ModelComparison", "compare_models", "rank_agreement"]
 
@@ -21,7 +22,7 @@ __all__ = ["ModelComparison", "compare_models", "rank_agreement"]
 @dataclass(frozen=True)
 class ModelComparison:
     """What :func:`compare_models` found: ``table`` (one row per query) and ``figure`` (the
-    side-by-side maps)."""
+    side-by-side maps). Shown in a notebook, it is the table; show ``figure`` on its own."""
 
     table: pd.DataFrame
     figure: go.Figure
@@ -31,11 +32,14 @@ class ModelComparison:
 
 
 def rank_agreement(first: list, second: list, k: int) -> tuple[float, float, int]:
-    """How two top-k result lists agree: ``overlap@k`` (the share of the ``k`` places both
-    lists fill with the same items), Spearman's rank correlation of the items both hold
-    (``nan`` for fewer than 2), and how many they share."""
-    shared = [item for item in first[:k] if item in second[:k]]
-    overlap = len(shared) / k
+    """How two top-k result lists agree: ``overlap@k`` (the share of the places both lists
+    fill with the same items: of ``k``, or of the longer list when a collection holds fewer
+    than ``k``), Spearman's rank correlation of the items both hold (``nan`` for fewer than
+    2), and how many they share."""
+    first, second = first[:k], second[:k]
+    shared = [item for item in first if item in second]
+    places = max(len(first), len(second))
+    overlap = len(shared) / places if places else float("nan")
     m = len(shared)
     if m < 2:
         return overlap, float("nan"), m
@@ -46,17 +50,38 @@ def rank_agreement(first: list, second: list, k: int) -> tuple[float, float, int
 
 
 def _model(source: Any, column: str) -> str:
-    if _is_table(source):
+    if isinstance(source, Table):
         service = source.definition()["columns"][column].get("service") or {}
     else:
         service = (source.options().get("vector") or {}).get("service") or {}
     return service.get("modelName", "own vectors")
 
 
+def _key_part(value: Any, kind: str) -> Any:
+    """A primary key value as the DataFrame holds it, whether read from ``to_pandas()`` or
+    from ``find()`` (which gives dates and times as ISO strings)."""
+    if value is None or kind not in ("timestamp", "date", "time"):
+        return value
+    stamp = pd.Timestamp(value)
+    if kind == "timestamp":
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.date() if kind == "date" else stamp.time()
+
+
+def _keys(source: Any, records: list[dict], key: str | None) -> list[Any]:
+    """Each record's key: the ``key`` field (``None`` where it lacks it), or its ``_id`` or
+    primary key."""
+    names = key_names(source)
+    if key or names is None:
+        return [hashable(r.get(key) if key else r["_id"]) for r in records]
+    kinds = [source.definition()["columns"][n]["type"] for n in names]
+    return [hashable(tuple(_key_part(r.get(n), t) for n, t in zip(names, kinds)))
+            for r in records]
+
+
 def _search_keys(source: Any, column: str, query: str, k: int, key: str | None) -> list:
     sort = {"$vectorize" if column == "$vector" else column: query}
-    found = source.find({}, sort=sort, limit=k).to_list()
-    return [doc.get(key) if key else _key_of(source, doc) for doc in found]
+    return _keys(source, source.find({}, sort=sort, limit=k).to_list(), key)
 
 
 def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
@@ -81,7 +106,7 @@ def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
     color, label
         A field to colour the maps' points by, and one to label them with.
     method, sample, seed, random_state
-        As for :func:`embedding_map`: the projection, and how many documents to map.
+        As for :func:`embedding_map` (here PCA and 2,000 documents by default: two maps).
 
     Returns
     -------
@@ -90,39 +115,41 @@ def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
         both models return, and each model's top 3; ``figure``: both maps of the same
         documents.
     """
+    if isinstance(queries, str):
+        raise ValueError("queries must be a list of texts, not one text: pass [query]")
+    check_positive(k=k, sample=sample)
     data = [load_vectors(s, vector_column=c) for s, c in zip((first, second), vector_columns)]
-    keys = [[r.get(key) for r in d.records] if key else d.keys for d in data]
-    where_second = {kk: i for i, kk in enumerate(keys[1])}
+    keys = [_keys(s, d.records, key) for s, d in zip((first, second), data)]
+    for source, kk in zip((first, second), keys):
+        present = [x for x in kk if x is not None]
+        if len(set(present)) != len(present):
+            raise ValueError(f"{key or '_id'!r} does not identify the documents of "
+                             f"{source.name!r}: some share a value. Pass key= a field that "
+                             "is unique.")
+    where_second = {kk: i for i, kk in enumerate(keys[1]) if kk is not None}
     common = [(i, where_second[kk]) for i, kk in enumerate(keys[0]) if kk in where_second]
-    chosen = [common[i] for i in _sample_rows(len(common), sample, seed)]
+    chosen = [common[i] for i in sample_rows(len(common), sample, seed)]
     models = [_model(s, d.column) for s, d in zip((first, second), data)]
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=[
         f"{html.escape(s.name)}: {html.escape(m)}" for s, m in zip((first, second), models)])
     records = [data[0].records[i] for i, _ in chosen]
-    groups = ([str(r.get(color, "(missing)")) for r in records] if color
-              else ["documents"] * len(records))
-    names = list(dict.fromkeys(groups))
-    for side, (d, source) in enumerate(zip(data, (first, second))):
+    ids = [str(keys[0][i]) for i, _ in chosen]
+    for side, d in enumerate(data):
         rows = np.array([pair[side] for pair in chosen], dtype=np.int64)
         projection = map_projection(d, rows, method=method, n_neighbors=15,
-                                    random_state=random_state, version=source.data_version)
-        hovers = [f"<b>{html.escape(label_of(r, label))}</b><br>{hover_of(r)}"
-                  for r in records]
-        for n, group in enumerate(names):
-            member = [i for i, g in enumerate(groups) if g == group]
-            fig.add_trace(go.Scattergl(
-                x=projection.coords[member, 0], y=projection.coords[member, 1],
-                mode="markers", name=group, legendgroup=group, showlegend=side == 0,
-                marker={"size": 7, "opacity": 0.8, "color": _PALETTE[n % len(_PALETTE)]},
-                hovertext=[hovers[i] for i in member],
-                hovertemplate="%{hovertext}<extra></extra>"), row=1, col=side + 1)
+                                    random_state=random_state)
+        for trace in point_traces(projection.coords.reshape(-1, 2), records, ids, color=color,
+                                  label=label, name=d.noun, showlegend=side == 0):
+            fig.add_trace(trace, row=1, col=side + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
+    unmatched = len(keys[0]) - len(common)
     fig.update_layout(
         title=f"The same {len(chosen):,} {data[0].noun} under two models "
-              f"({method.upper()})", height=520, legend_title_text=color,
-        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+              f"({method.upper()})" + (f"<br><sup>{unmatched:,} of {first.name} have no "
+                                       f"match in {second.name}</sup>" if unmatched else ""),
+        height=520, legend_title_text=color, margin={"l": 10, "r": 10, "t": 80, "b": 10},
         meta={"points": len(chosen), "common": len(common)})
 
     by_key = [dict(zip(kk, d.records)) for kk, d in zip(keys, data)]

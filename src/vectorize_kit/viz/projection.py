@@ -23,7 +23,7 @@ import numpy as np
 __all__ = ["Projection", "neighbours", "project", "cached", "epochs_for"]
 
 UMAP_MIN_POINTS = 4  # below this, UMAP's graph is too small: PCA is used instead
-_BLOCK = 1024
+_BLOCK_CELLS = 2**24  # scores per block (64 MiB of float32): rows = this / the row count
 
 
 def neighbours(vectors: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -42,8 +42,10 @@ def neighbours(vectors: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np
     indices = np.empty((n, k), dtype=np.int64)
     distances = np.empty((n, k), dtype=np.float32)
 
+    step = max(16, min(1024, _BLOCK_CELLS // max(n, 1)))
+
     def block(start: int) -> None:
-        rows = slice(start, min(start + _BLOCK, n))
+        rows = slice(start, min(start + step, n))
         dots = data[rows] @ data.T
         # the larger, the nearer: a dot product, or minus a squared distance up to a
         # constant of the row (|a|² + |b|² - 2a·b)
@@ -63,7 +65,7 @@ def neighbours(vectors: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np
         distances[rows] = np.maximum(1.0 - scores, 0.0)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(block, range(0, n, _BLOCK)))
+        list(pool.map(block, range(0, n, step)))
     return indices, distances
 
 
