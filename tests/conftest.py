@@ -7,10 +7,30 @@ import os
 import pytest
 
 import vectorize_kit as vk
+from vectorize_kit.embedding.hf_endpoint import HFEndpoint
 
 # Tests never leave the machine: a huggingface provider without an explicit endpoint goes to
 # a closed loopback port (and fails at once) instead of the Hugging Face router.
 os.environ["VECTORIZE_KIT_HF_ENDPOINT"] = "http://127.0.0.1:9"
+
+
+# The token the loopback Hugging Face endpoint of ``endpoint`` accepts.
+HF_TOKEN = "hf_test-token-5f2a9c"
+
+
+@pytest.fixture
+def endpoint():
+    """A loopback Hugging Face endpoint (real HTTP, the local model) that accepts HF_TOKEN."""
+    with HFEndpoint(tokens={HF_TOKEN}) as ep:
+        yield ep
+
+
+@pytest.fixture
+def hf_ws(endpoint):
+    """A workspace whose ``huggingface`` provider is the loopback endpoint."""
+    ws = vk.Workspace(hf_endpoint=endpoint.url)
+    yield ws
+    ws.close()
 
 
 @pytest.fixture

@@ -21,14 +21,14 @@ import numpy as np
 import pytest
 
 import vectorize_kit as vk
-from conftest import all_rows
+from conftest import HF_TOKEN, all_rows
 from vectorize_kit.embedding import get_provider
 from vectorize_kit.embedding.hf_endpoint import HFEndpoint
 from vectorize_kit.similarity import similarity
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 HF = "huggingface"
-TOKEN = "hf_tok-tables-7c1e5a"
+TOKEN = HF_TOKEN  # the one the conftest endpoint accepts
 
 # The passages and questions of the searches: each question has one obvious answer.
 PASSAGES = [
@@ -86,17 +86,6 @@ def assert_ranking(documents: list[dict], key: str, expected: list[tuple[str, fl
         assert doc["$similarity"] == pytest.approx(score, abs=1e-5)
 
 
-@pytest.fixture
-def endpoint():
-    with HFEndpoint(tokens={TOKEN}) as ep:
-        yield ep
-
-
-@pytest.fixture
-def hf_ws(endpoint):
-    ws = vk.Workspace(hf_endpoint=endpoint.url)
-    yield ws
-    ws.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import pytest
 
 import vectorize_kit as vk
+from conftest import HF_TOKEN
 from vectorize_kit.api import (
     create_collection_command,
     create_table_command,
@@ -36,7 +37,7 @@ from vectorize_kit.widgets import (
 HF = "huggingface"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 LOCAL = {"provider": "local", "modelName": MINILM}
-TOKEN = "hf_widgets-token-5f2a9c"
+TOKEN = HF_TOKEN  # the one the conftest endpoint accepts
 NEW_TOKEN = "hf_widgets-rotated-8d41e0"
 SLOTS = "must not be taken by a collection or table of keyspace 'default_keyspace'"
 UNIQUE_TAKEN = "must be unique within the provider's integration (it is taken)"
@@ -111,17 +112,6 @@ def method_values(form) -> list[str]:
 
 
 # -- fixtures --------------------------------------------------------------------------------
-@pytest.fixture
-def endpoint():
-    with HFEndpoint(tokens={TOKEN}) as ep:
-        yield ep
-
-
-@pytest.fixture
-def hf_ws(endpoint):
-    ws = vk.Workspace(hf_endpoint=endpoint.url)
-    yield ws
-    ws.close()
 
 
 @pytest.fixture
