@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "vectorize_kit"
 # module or package (relative to the package) -> layer
 LAYERS = {
     "errors": 0,
-    "names": 1, "limits": 1, "values": 1, "similarity": 1, "models": 1,
+    "names": 1, "limits": 1, "values": 1, "similarity": 1, "models": 1, "datasets": 1,
     "store": 2, "embedding": 2, "integrations": 2,
     "commands": 3, "api": 3,
     "viz": 4, "server": 4, "migrate": 4, "remote": 4,

@@ -738,6 +738,11 @@ class _Handle:
         return self._keyspace
 
     @property
+    def database(self) -> Database:
+        """The database this collection or table is in."""
+        return Database(self._database)
+
+    @property
     def data_version(self) -> tuple[int, int]:
         """Changes with every write to the collection or table, and when it is dropped and
         created anew: a key to cache what is derived from its data (maps, statistics)."""

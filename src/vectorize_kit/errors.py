@@ -47,6 +47,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "UNKNOWN_DATABASE": ("REQUEST", "DATABASE", "The database does not exist"),
     "WORKSPACE_LOCKED": ("SERVER", "DATABASE", "The workspace is open elsewhere"),
     "WORKSPACE_CLOSED": ("REQUEST", "DATABASE", "The workspace is closed"),
+    "MIGRATION_NOT_COMPLETE": ("REQUEST", "SCHEMA", "The migration is not complete"),
     # vectorize: credentials, scopes and providers (data-api.md §4)
     "VECTORIZE_CREDENTIAL_INVALID": ("REQUEST", "SCHEMA", "Invalid credential for vectorize"),
     "UNKNOWN_EMBEDDING_PROVIDER": ("REQUEST", "EMBEDDING_PROVIDER", "Unknown embedding provider"),

@@ -130,9 +130,12 @@ def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
     common = [(i, where_second[kk]) for i, kk in enumerate(keys[0]) if kk in where_second]
     chosen = [common[i] for i in sample_rows(len(common), sample, seed)]
     models = [_model(s, d.column) for s, d in zip((first, second), data)]
+    # two columns of one table: name each side by its column
+    sides = ([f"{s.name}.{d.column}" for s, d in zip((first, second), data)]
+             if first.name == second.name else [first.name, second.name])
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=[
-        f"{html.escape(s.name)}: {html.escape(m)}" for s, m in zip((first, second), models)])
+        f"{html.escape(n)}: {html.escape(m)}" for n, m in zip(sides, models)])
     records = [data[0].records[i] for i, _ in chosen]
     ids = [str(keys[0][i]) for i, _ in chosen]
     for side, d in enumerate(data):
@@ -147,8 +150,8 @@ def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
     unmatched = len(keys[0]) - len(common)
     fig.update_layout(
         title=f"The same {len(chosen):,} {data[0].noun} under two models "
-              f"({method.upper()})" + (f"<br><sup>{unmatched:,} of {first.name} have no "
-                                       f"match in {second.name}</sup>" if unmatched else ""),
+              f"({method.upper()})" + (f"<br><sup>{unmatched:,} of {sides[0]} have no "
+                                       f"match in {sides[1]}</sup>" if unmatched else ""),
         height=520, legend_title_text=color, margin={"l": 10, "r": 10, "t": 80, "b": 10},
         meta={"points": len(chosen), "common": len(common)})
 
@@ -159,9 +162,9 @@ def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
                  for s, d in zip((first, second), data)]
         overlap, rho, shared = rank_agreement(found[0], found[1], k)
         row = {"query": query, f"overlap@{k}": overlap, "spearman": rho, "shared": shared}
-        for side, source in enumerate((first, second)):
+        for side, name in enumerate(sides):
             # the same documents: label them from either side (one may hold no text)
-            row[f"top 3 in {source.name}"] = [
+            row[f"top 3 in {name}"] = [
                 label_of({"_id": kk, **by_key[1].get(kk, {}), **by_key[0].get(kk, {})}, label)
                 for kk in found[side][:3]]
         rows_out.append(row)
