@@ -67,10 +67,12 @@ def json_html(value: Any) -> str:
     return f"<pre style='margin:0'>{html.escape(json.dumps(value, indent=2))}</pre>"
 
 
-def curl_command(command: dict, keyspace: str) -> str:
-    """The curl call of the seed that sends ``command`` to a Data API endpoint."""
+def curl_command(command: dict, keyspace: str, table: str | None = None) -> str:
+    """The curl call of the seed that sends ``command`` to a Data API endpoint: to the
+    keyspace, or (an index command) to the ``table``."""
     body = json.dumps(command, indent=2).replace("'", "'\\''")
-    return (f'curl -sS -L -X POST "$API_ENDPOINT/api/json/v1/{keyspace}" \\\n'
+    path = keyspace if table is None else f"{keyspace}/{table}"
+    return (f'curl -sS -L -X POST "$API_ENDPOINT/api/json/v1/{path}" \\\n'
             '  --header "Token: $APPLICATION_TOKEN" \\\n'
             '  --header "Content-Type: application/json" \\\n'
             f"  --data '{body}'")

@@ -99,9 +99,11 @@ class _SchemaForm(DatabasePanel):
         commands = self.commands()
         keyspace = self.keyspace.value or ""
         self.json.value = "".join(json_html(c) for c in commands)
+        # an index command goes to its table's endpoint, the others to the keyspace's
         self.curl.value = "".join(
-            f"<pre style='margin:0 0 6px 0'>{html.escape(curl_command(c, keyspace))}</pre>"
-            for c in commands)
+            f"<pre style='margin:0 0 6px 0'>"
+            f"{html.escape(curl_command(c, keyspace, None if i == 0 else self.name.value))}"
+            "</pre>" for i, c in enumerate(commands))
         self.create_button.disabled = not all(met for _, met in rules) or bool(problems)
 
     def _status(self) -> str:
