@@ -21,7 +21,7 @@ from conftest import HF_TOKEN, all_rows
 from vectorize_kit.embedding.hf_endpoint import Fault
 from vectorize_kit.embedding.tokens import count_tokens
 from vectorize_kit.migrate import ColumnMigration, Migration
-from vectorize_kit.models import find_model
+from vectorize_kit.models import LongTextPolicy, find_model
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 LOCAL = {"provider": "local", "modelName": MINILM}
@@ -482,3 +482,44 @@ def test_column_migration_on_a_text_primary_key(hf_db, endpoint):
     assert table.list_index_names() == ["titles_v2_idx"]
     hit = next(iter(table.find(sort={"v2": "Which fruit grows on trees?"}, limit=1)))
     assert hit["title"] == TOPICS[0]
+
+
+# -- review findings ---------------------------------------------------------------------------
+
+def test_a_parent_id_field_is_not_taken_for_a_chunk(db):
+    src = db.create_collection("posts", service=LOCAL)
+    src.insert_one({"_id": "reply", "parent_id": "post", "$vectorize": "me too"})
+    migration = Migration(src, "posts_v2", service=LOCAL)
+    migration.run(progress=False)
+    src.insert_one({"_id": "post", "$vectorize": "my boots leak"})
+    report = migration.run(progress=False)
+    assert (report.copied, report.skipped, report.failed) == (1, 1, [])
+    assert migration.verify().ok
+
+
+def test_a_chunked_source_chunked_again_completes(db):
+    src = db.create_collection("long", service=LOCAL)
+    src.insert_one({"_id": "P", "$vectorize": "boots " * 900}, long_text="chunk")
+    chunks = sorted(d["_id"] for d in src.find({}))
+    assert len(chunks) > 1
+    small = LongTextPolicy("chunk", max_tokens=64)
+    migration = Migration(src, "long_v2", service=LOCAL, long_text=small)
+    first = migration.run(progress=False)
+    assert first.failed == [] and first.copied == len(chunks)
+    pieces = db.get_collection("long_v2").find({}, projection={"*": 1}).to_list()
+    assert {p["parent_id"] for p in pieces} == set(chunks)  # each piece names its own chunk
+    again = migration.run(progress=False)
+    assert (again.copied, again.skipped, again.failed) == (0, len(chunks), [])
+    assert migration.verify().ok
+
+
+def test_the_target_must_be_another_collection(db):
+    src = db.create_collection("same", service=LOCAL)
+    with pytest.raises(vk.DataAPIError) as exc:
+        Migration(src, "same", service=LOCAL)
+    assert exc.value.error_code == "EXISTING_COLLECTION_DIFFERENT_SETTINGS"
+    empty = Migration(src, "other", service=LOCAL)
+    with pytest.raises(vk.DataAPIError) as exc:
+        empty.switch(drop_source=True)  # nothing run: no target to switch to
+    assert exc.value.error_code == "MIGRATION_NOT_COMPLETE"
+    assert db.list_collection_names() == ["same"]

@@ -49,8 +49,28 @@ def _model(service: dict) -> ModelInfo:
     return model
 
 
+_SLICE = 500  # documents embedded and stored at a time by a run
+
+
+def _bar(total: int, progress: Any, description: str) -> Any:
+    """A progress bar (tqdm: a widget in a notebook), or one that shows nothing (for
+    ``progress`` false, or a function, which is told ``(done, total)`` instead)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit="doc",
+                disable=progress is not True or total == 0)
+
+
 def _key(doc_id: Any) -> str:
     return json.dumps(doc_id, sort_keys=True, default=str)
+
+
+def _shown(doc_id: Any) -> str:
+    """An ``_id`` as a chunk's ``_id`` starts with it (``<parent>#<k>``, as the store makes
+    it)."""
+    if isinstance(doc_id, dict) and len(doc_id) == 1:
+        return str(next(iter(doc_id.values())))
+    return str(doc_id)
 
 
 def _failures(exc: Any, todo_keys: list[Any], inserted: list[Any]) -> list[tuple[Any, str]]:
@@ -176,6 +196,12 @@ class Migration:
     def __init__(self, source: Collection, target: str, *, service: dict,
                  metric: str | None = None, text_field: str = "$vectorize",
                  long_text: str | LongTextPolicy = "truncate") -> None:
+        if target == source.name:
+            raise DataAPIError(
+                "EXISTING_COLLECTION_DIFFERENT_SETTINGS",
+                f"The migration's target must be a new collection, not {source.name!r} "
+                "itself: choose another name (a collection can not be renamed; switch() "
+                "gives the new one to use).")
         self.source = source
         self.target_name = target
         self.service = service
@@ -226,10 +252,11 @@ class Migration:
         if target is None:
             return set()
         done = set()
-        for doc in target.find({}, projection={"_id": 1, "parent_id": 1}):
+        for doc in target.find({}, projection={"_id": 1, "parent_id": 1, "chunk_index": 1}):
             done.add(_key(doc["_id"]))
-            if "parent_id" in doc:
-                done.add(_key(doc["parent_id"]))
+            parent = doc.get("parent_id")
+            if parent is not None and doc["_id"] == f"{_shown(parent)}#{doc.get('chunk_index')}":
+                done.add(_key(parent))  # a chunk (its _id says so), not a field of that name
         return done
 
     # -- the steps ---------------------------------------------------------------------------
@@ -250,26 +277,42 @@ class Migration:
             over_limit=[(i, n) for (i, _), n in zip(texts, counts)
                         if n > self.model.max_tokens])
 
-    def run(self, *, progress: bool | None = True) -> MigrationReport:
+    def run(self, *, progress: Any = True) -> MigrationReport:
         """Create the target collection if needed and copy every document not in it yet,
-        each text embedded by the new model. Run it again after an interruption or a
-        failure: what was copied stays, the rest is done."""
+        each text embedded by the new model, 500 at a time. Run it again after an
+        interruption or a failure: what was copied stays, the rest is done.
+
+        ``progress``: a bar (``True``), none (``False``), or a function told ``(done,
+        total)`` after each chunk of 100."""
         from .api import InsertManyError
 
         target = self._target(create=True)
         done = self._done(target)
-        todo = [d for d in self._documents() if _key(d["_id"]) not in done]
+        docs = self._documents()
+        todo = [d for d in docs if _key(d["_id"]) not in done]
         failed: list[tuple[Any, str]] = []
-        copied = len(todo)
-        if todo:
-            try:
-                target.insert_many(todo, ordered=False, progress=progress,  # type: ignore
-                                   long_text=self.long_text)
-            except InsertManyError as exc:
-                copied = len(exc.inserted_ids)
-                failed = _failures(exc, [d["_id"] for d in todo],
-                                   [*exc.inserted_ids, *self._done(target)])
-        return MigrationReport(copied=copied, skipped=len(done), failed=failed)
+        bar = _bar(len(todo), progress, f"migrating {self.source.name} to {self.target_name}")
+
+        def tick(done: int) -> None:  # after each insertMany chunk of 100
+            if callable(progress):
+                progress(done, len(todo))
+            bar.update(done - bar.n)
+
+        try:
+            # slices of a few hundred: each is embedded and stored before the next starts, so
+            # an interruption loses at most one slice's embeddings
+            for start in range(0, len(todo), _SLICE):
+                part = todo[start : start + _SLICE]
+                try:
+                    target.insert_many(  # type: ignore[union-attr]
+                        part, ordered=False, long_text=self.long_text,
+                        progress=lambda done, _total, start=start: tick(start + done))
+                except InsertManyError as exc:
+                    failed += _failures(exc, [d["_id"] for d in part], exc.inserted_ids)
+        finally:
+            bar.close()
+        return MigrationReport(copied=len(todo) - len(failed), skipped=len(docs) - len(todo),
+                               failed=failed)
 
     def verify(self, queries: list[str] = (), *, k: int = 10, **compare: Any
                ) -> Verification:
@@ -297,10 +340,16 @@ class Migration:
         if not check.ok:
             raise DataAPIError(
                 "MIGRATION_NOT_COMPLETE",
-                f"The migration is not complete: {check}. Run run() again, then switch().")
+                f"The migration is not complete: {str(check).rstrip('.')}. Run run() again, "
+                "then switch().")
+        target = self._target(create=False)
+        if target is None:
+            raise DataAPIError(
+                "MIGRATION_NOT_COMPLETE",
+                f"Collection {self.target_name!r} does not exist yet: run() first.")
         if drop_source:
             self.source.drop()
-        return self._target(create=False)  # type: ignore[return-value]
+        return target
 
     def __repr__(self) -> str:
         return (f"Migration({self.source.name!r} -> {self.target_name!r}, "
@@ -421,7 +470,8 @@ class ColumnMigration:
         if not check.ok:
             raise DataAPIError(
                 "MIGRATION_NOT_COMPLETE",
-                f"The migration is not complete: {check}. Run run() again, then switch().")
+                f"The migration is not complete: {str(check).rstrip('.')}. Run run() again, "
+                "then switch().")
         for index in self.table.list_indexes():
             if index["definition"]["column"] == self.old_column:
                 self.table.database.drop_table_index(index["name"],

@@ -232,8 +232,10 @@ def _chunked(coll: CollectionState, items: list[_Prepared]) -> list[_Prepared]:
         parent = item.doc["_id"]
         fields = {k: v for k, v in item.doc.items() if k not in ("_id", "$vectorize")}
         for k, piece in enumerate(pieces):
-            doc = {"_id": f"{_show_id(parent)}#{k}", "parent_id": parent, "chunk_index": k,
-                   "chunk_count": len(pieces), **copy.deepcopy(fields), "$vectorize": piece}
+            # the chunk's own keys win over fields of the same name (a chunk chunked again)
+            doc = {**copy.deepcopy(fields), "_id": f"{_show_id(parent)}#{k}",
+                   "parent_id": parent, "chunk_index": k, "chunk_count": len(pieces),
+                   "$vectorize": piece}
             out.append(_Prepared(doc, None, piece))
     return out
 
