@@ -73,6 +73,15 @@ def _shown(doc_id: Any) -> str:
     return str(doc_id)
 
 
+def _check_complete(check: Verification) -> None:
+    """Refuse to switch before every document or row has been migrated."""
+    if not check.ok:
+        raise DataAPIError(
+            "MIGRATION_NOT_COMPLETE",
+            f"The migration is not complete: {str(check).rstrip('.')}. Run run() again, then "
+            "switch().")
+
+
 def _failures(exc: Any, todo_keys: list[Any], inserted: list[Any]) -> list[tuple[Any, str]]:
     """Every document or row of ``todo_keys`` that an insert did not store, with the code of
     its error (a chunk refused whole names no document: its code goes to each of them)."""
@@ -336,12 +345,7 @@ class Migration:
         """The new collection, for the application to use from now on (a collection can not
         be renamed). With ``drop_source``, the old collection is dropped too, which frees its
         slot, only when every document has been copied."""
-        check = self.verify()
-        if not check.ok:
-            raise DataAPIError(
-                "MIGRATION_NOT_COMPLETE",
-                f"The migration is not complete: {str(check).rstrip('.')}. Run run() again, "
-                "then switch().")
+        _check_complete(self.verify())
         target = self._target(create=False)
         if target is None:
             raise DataAPIError(
@@ -466,12 +470,7 @@ class ColumnMigration:
     def switch(self) -> Table:
         """Drop the old vector column (and its index), once every row is filled: searches
         then use the new column."""
-        check = self.verify()
-        if not check.ok:
-            raise DataAPIError(
-                "MIGRATION_NOT_COMPLETE",
-                f"The migration is not complete: {str(check).rstrip('.')}. Run run() again, "
-                "then switch().")
+        _check_complete(self.verify())
         for index in self.table.list_indexes():
             if index["definition"]["column"] == self.old_column:
                 self.table.database.drop_table_index(index["name"],
