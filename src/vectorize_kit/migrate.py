@@ -82,11 +82,11 @@ def _check_complete(check: Verification) -> None:
             "switch().")
 
 
-def _failures(exc: Any, todo_keys: list[Any], inserted: list[Any]) -> list[tuple[Any, str]]:
-    """Every document or row of ``todo_keys`` that an insert did not store, with the code of
-    its error (a chunk refused whole names no document: its code goes to each of them)."""
+def _failures(exc: Any, todo_keys: list[Any], done: set[str]) -> list[tuple[Any, str]]:
+    """Every document or row of ``todo_keys`` not ``done`` (keys as :func:`_key` makes them)
+    after an insert failed, with the code of its error (a chunk of 100 refused whole names
+    no document: its code goes to each of them)."""
     codes = {_key(i): e.error_code for e in exc.errors for i in (e.document_ids or [])}
-    done = {_key(i) for i in inserted}
     return [(k, codes.get(_key(k), exc.error_code)) for k in todo_keys
             if _key(k) not in done]
 
@@ -316,8 +316,8 @@ class Migration:
                     target.insert_many(  # type: ignore[union-attr]
                         part, ordered=False, long_text=self.long_text,
                         progress=lambda done, _total, start=start: tick(start + done))
-                except InsertManyError as exc:
-                    failed += _failures(exc, [d["_id"] for d in part], exc.inserted_ids)
+                except InsertManyError as exc:  # what is there now, chunked texts included
+                    failed += _failures(exc, [d["_id"] for d in part], self._done(target))
         finally:
             bar.close()
         return MigrationReport(copied=len(todo) - len(failed), skipped=len(docs) - len(todo),
@@ -448,7 +448,7 @@ class ColumnMigration:
                 copied = len(exc.inserted_ids)
                 names = self._key_names()
                 failed = _failures(exc, [tuple(r[n] for n in names) for r in todo],
-                                   [tuple(i) for i in exc.inserted_id_tuples])
+                                   {_key(i) for i in exc.inserted_id_tuples})
         return MigrationReport(copied=copied, skipped=total - len(todo), failed=failed)
 
     def verify(self, queries: list[str] = (), *, k: int = 10, **compare: Any
