@@ -1215,6 +1215,10 @@ class Table(_Handle):
         return self.insert_many(records, ordered=ordered, progress=progress,
                                 long_text=long_text)
 
+    def primary_key_columns(self) -> list[str]:
+        """The primary key's columns: partition columns, then sort columns."""
+        return list(self._state.store.key)
+
     def vectorize_columns(self) -> list[str]:
         """The vector columns that embed text with a vectorize service."""
         return [n for n, c in self._state.schema["columns"].items()

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api import Collection, Table
+from .commands import chunk_id
 from .embedding.tokens import count_tokens
 from .errors import DataAPIError
 from .models import PROVIDERS, LongTextPolicy, ModelInfo, find_model
@@ -63,14 +64,6 @@ def _bar(total: int, progress: Any, description: str) -> Any:
 
 def _key(doc_id: Any) -> str:
     return json.dumps(doc_id, sort_keys=True, default=str)
-
-
-def _shown(doc_id: Any) -> str:
-    """An ``_id`` as a chunk's ``_id`` starts with it (``<parent>#<k>``, as the store makes
-    it)."""
-    if isinstance(doc_id, dict) and len(doc_id) == 1:
-        return str(next(iter(doc_id.values())))
-    return str(doc_id)
 
 
 def _check_complete(check: Verification) -> None:
@@ -264,7 +257,7 @@ class Migration:
         for doc in target.find({}, projection={"_id": 1, "parent_id": 1, "chunk_index": 1}):
             done.add(_key(doc["_id"]))
             parent = doc.get("parent_id")
-            if parent is not None and doc["_id"] == f"{_shown(parent)}#{doc.get('chunk_index')}":
+            if parent is not None and doc["_id"] == chunk_id(parent, doc.get("chunk_index")):
                 done.add(_key(parent))  # a chunk (its _id says so), not a field of that name
         return done
 
@@ -391,15 +384,10 @@ class ColumnMigration:
         self.metric = metric or old_index.get("metric", "cosine")
         self.long_text = long_text
 
-    def _key_names(self) -> list[str]:
-        key = self.table.definition()["primaryKey"]
-        return [key] if isinstance(key, str) else [*key["partitionBy"],
-                                                  *key.get("partitionSort", {})]
-
     def _rows_to_fill(self) -> tuple[list[dict], int]:
         """The rows whose new column is empty (their key and text), and the row count."""
         columns = self.table.definition()["columns"]
-        names = self._key_names()
+        names = self.table.primary_key_columns()
         wanted = [*names, self.text_column] + (
             [self.new_column] if self.new_column in columns else [])
         rows = [r for r in self.table.find({}, projection=dict.fromkeys(wanted, 1))]
@@ -412,7 +400,7 @@ class ColumnMigration:
         """A dry run: the rows to fill, their tokens and requests, the texts over the new
         model's limit (nothing is written)."""
         todo, total = self._rows_to_fill()
-        names = self._key_names()
+        names = self.table.primary_key_columns()
         counts, exact = count_tokens(
             [self.model.passage_prefix + r[self.new_column] for r in todo], self.model)
         batch = PROVIDERS[self.service["provider"]].max_batch_size
@@ -446,7 +434,7 @@ class ColumnMigration:
                                        long_text=self.long_text)
             except InsertManyError as exc:
                 copied = len(exc.inserted_ids)
-                names = self._key_names()
+                names = self.table.primary_key_columns()
                 failed = _failures(exc, [tuple(r[n] for n in names) for r in todo],
                                    {_key(i) for i in exc.inserted_id_tuples})
         return MigrationReport(copied=copied, skipped=total - len(todo), failed=failed)
@@ -456,7 +444,7 @@ class ColumnMigration:
         """Every row with a text has the new column filled; with ``queries``, the old and
         new columns' searches compared."""
         todo, total = self._rows_to_fill()
-        names = self._key_names()
+        names = self.table.primary_key_columns()
         comparison = None
         if queries:
             from .viz import compare_models

@@ -17,6 +17,7 @@ from ..models import LongTextPolicy
 from .core import Result, logger, unwrap
 from .documents import (
     COLLECTION_COMMANDS,
+    chunk_id,
     delete_all,
     export_rows,
     prefetch_embeddings,
@@ -41,6 +42,7 @@ DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS}
 
 __all__ = [
     "bulk_delete",
+    "chunk_id",
     "credential_name",
     "bulk_update",
     "export_documents",

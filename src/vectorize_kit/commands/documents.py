@@ -233,7 +233,7 @@ def _chunked(coll: CollectionState, items: list[_Prepared]) -> list[_Prepared]:
         fields = {k: v for k, v in item.doc.items() if k not in ("_id", "$vectorize")}
         for k, piece in enumerate(pieces):
             # the chunk's own keys win over fields of the same name (a chunk chunked again)
-            doc = {**copy.deepcopy(fields), "_id": f"{_show_id(parent)}#{k}",
+            doc = {**copy.deepcopy(fields), "_id": chunk_id(parent, k),
                    "parent_id": parent, "chunk_index": k, "chunk_count": len(pieces),
                    "$vectorize": piece}
             out.append(_Prepared(doc, None, piece))
@@ -383,6 +383,11 @@ def _duplicate(doc_id: Any) -> DataAPIError:
         "findOneAndReplace/updateOne to change the existing one.",
         document_ids=[doc_id],
     )
+
+
+def chunk_id(parent: Any, index: int) -> str:
+    """The ``_id`` of chunk ``index`` of a text stored as chunks: ``<parent>#<index>``."""
+    return f"{_show_id(parent)}#{index}"
 
 
 def _show_id(doc_id: Any) -> str:

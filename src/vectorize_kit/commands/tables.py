@@ -18,6 +18,7 @@ from ..errors import DataAPIError
 from ..names import check_schema_name
 from ..similarity import METRICS
 from ..store.columns import parse_column
+from ..store.rows import key_columns
 from .core import Result, check_fields, field_invalid, get_bool, get_options
 from .schema import SOURCE_MODELS, check_service
 from .state import DatabaseState, TableState
@@ -293,7 +294,7 @@ def alter_table(table: TableState, body: dict) -> Result:
         unknown = [c for c in names if c not in columns]
         if unknown:
             raise _unknown_columns("CANNOT_DROP_UNKNOWN_COLUMNS", table, "drop", unknown)
-        keys = [*schema["primaryKey"]["partitionBy"], *schema["primaryKey"]["partitionSort"]]
+        keys = key_columns(schema)
         in_key = [c for c in names if c in keys]
         if in_key:
             raise DataAPIError(

@@ -53,10 +53,7 @@ def hashable(value: Any) -> Any:
 
 def key_names(source: Any) -> list[str] | None:
     """A table's primary key columns; ``None`` for a collection (its key is ``_id``)."""
-    if not isinstance(source, Table):
-        return None
-    key = source.definition()["primaryKey"]
-    return [key] if isinstance(key, str) else [*key["partitionBy"], *key.get("partitionSort", {})]
+    return source.primary_key_columns() if isinstance(source, Table) else None
 
 
 def _shorten(text: str, width: int) -> str:
