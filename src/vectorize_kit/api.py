@@ -522,10 +522,14 @@ class Database:
         Never raises for a command error: the envelope's ``errors`` says what went wrong.
         ``keyspace`` defaults to ``default_keyspace``.
         """
-        return envelope_of(execute_database, self._state, cmd, keyspace=keyspace)
+        return envelope_of(self._exec, cmd, keyspace)
+
+    def _exec(self, cmd: dict, keyspace: str | None = None) -> Result:
+        """Run a command (raises for a failed command): the one way commands go out."""
+        return execute_database(self._state, cmd, keyspace=keyspace)
 
     def _run(self, cmd: dict, keyspace: str | None = None) -> Result:
-        return _raise_errors(execute_database(self._state, cmd, keyspace=keyspace))
+        return _raise_errors(self._exec(cmd, keyspace))
 
     # -- keyspaces ---------------------------------------------------------------------------
     def create_keyspace(self, name: str) -> None:
@@ -722,6 +726,7 @@ class _Handle:
         self._name = name
         self._api_key = embedding_api_key  # never shown: not in any repr
         self._long_text = _policy(long_text)
+        self._key_schema: dict | None = None  # a table's primaryKeySchema, once seen
 
     @property
     def _state(self) -> Any:
@@ -754,14 +759,17 @@ class _Handle:
         raises for a command error). ``embedding_api_key`` is the ``x-embedding-api-key``
         header; ``long_text`` what to do with texts over the model's token limit
         (:class:`~vectorize_kit.models.LongTextPolicy`)."""
-        return envelope_of(lambda: execute_collection(
-            self._state, cmd, embedding_api_key=embedding_api_key or self._api_key,
-            long_text=_policy(long_text) or self._long_text))
+        return envelope_of(self._exec, cmd, api_key=embedding_api_key, long_text=long_text)
+
+    def _exec(self, cmd: dict, *, api_key: str | None = None,
+              long_text: str | LongTextPolicy | None = None) -> Result:
+        """Run a command (raises for a failed command; a Result may still carry the errors
+        of some documents): the one way commands go out."""
+        return execute_collection(self._state, cmd, embedding_api_key=api_key or self._api_key,
+                                  long_text=_policy(long_text) or self._long_text)
 
     def _run(self, cmd: dict, long_text: str | LongTextPolicy | None = None) -> Result:
-        return _raise_errors(execute_collection(
-            self._state, cmd, embedding_api_key=self._api_key,
-            long_text=_policy(long_text) or self._long_text))
+        return _raise_errors(self._exec(cmd, long_text=long_text))
 
     def _insert_chunks(self, documents: list, ordered: bool, chunk_size: int,
                        policy: LongTextPolicy | None, bar: Any
@@ -771,10 +779,10 @@ class _Handle:
         for start in range(0, len(documents), chunk_size):
             chunk = documents[start : start + chunk_size]
             try:
-                result = execute_collection(self._state, {"insertMany": {
+                result = self._exec({"insertMany": {
                     "documents": chunk,
                     "options": {"ordered": ordered, "returnDocumentResponses": True}}},
-                    embedding_api_key=self._api_key, long_text=policy)
+                    long_text=policy)
             except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
                 bar.update(len(chunk))
                 where = f"{self._noun} {start} to {start + len(chunk) - 1}"
@@ -787,6 +795,8 @@ class _Handle:
             bar.update(len(chunk))  # the bar counts what has been through the store
             inserted += [row["_id"] for row in result.status["documentResponses"]  # type: ignore
                          if row["status"] == "OK"]
+            self._key_schema = (result.status or {}).get("primaryKeySchema",
+                                                         self._key_schema)
             errors.extend(result.errors)
             if result.errors and ordered:
                 break
@@ -926,10 +936,7 @@ class Collection(_Handle):
                     # embed the whole call's texts at once, in parallel requests, so that the
                     # chunks find them in the cache instead of each waiting on the provider
                     # (chunked or refused texts are not embedded whole)
-                    try:
-                        prefetch(self._state, texts, embedding_api_key=self._api_key)
-                    except DataAPIError:
-                        pass  # the chunks meet the same error and report it per document
+                    self._prefetch(texts)
                 inserted, errors = self._insert_chunks(documents, ordered, chunk_size, policy,
                                                        bar)
         finally:
@@ -938,6 +945,15 @@ class Collection(_Handle):
         if errors:
             raise InsertManyError(errors[0], inserted, errors, total=len(documents))
         return InsertManyResult(inserted)
+
+    def _prefetch(self, texts: list[str]) -> None:
+        """Embed the texts of a whole insert_many at once, in parallel requests, so that its
+        100-document chunks find them in the cache instead of each waiting on the provider
+        (a failure is left to the chunks, which report it per document)."""
+        try:
+            prefetch(self._state, texts, embedding_api_key=self._api_key)
+        except DataAPIError:
+            pass
 
     def insert_dataframe(self, frame: Any, *, vectorize_column: Hashable | None = None,
                          ordered: bool = False, progress: Progress = None,
@@ -1057,8 +1073,7 @@ class Collection(_Handle):
 
     def drop(self) -> None:
         """Delete this collection and its documents."""
-        _raise_errors(execute_database(self._database, {"deleteCollection": {
-            "name": self.name}}, keyspace=self.keyspace))
+        self.database._run({"deleteCollection": {"name": self.name}}, self.keyspace)
 
     def _describe(self) -> tuple[str, int | None]:
         try:
@@ -1119,7 +1134,8 @@ class Table(_Handle):
                 "primaryKey": copy.deepcopy(schema["primaryKey"])}
 
     def _key(self, values: list) -> tuple[dict, tuple]:
-        key = self._state.store.key
+        """A primary key as a dict and a tuple, named by the insert's primaryKeySchema."""
+        key = list(self._key_schema) if self._key_schema else self.primary_key_columns()
         return dict(zip(key, values)), tuple(values)
 
     # -- schema ------------------------------------------------------------------------------
@@ -1161,6 +1177,7 @@ class Table(_Handle):
                    long_text: str | LongTextPolicy | None = None) -> TableInsertOneResult:
         """Insert (or upsert) one row."""
         result = self._run({"insertOne": {"document": row}}, long_text)
+        self._key_schema = (result.status or {}).get("primaryKeySchema", self._key_schema)
         return TableInsertOneResult(*self._key(result.status["insertedIds"][0]))  # type: ignore
 
     def insert_many(self, rows: Iterable[dict], *, ordered: bool = False,
@@ -1210,7 +1227,7 @@ class Table(_Handle):
                     f"Table {self.name!r} has {len(found)} vector columns with a vectorize "
                     f"service ({found}): name the one to fill with vector_column=.")
             (vector_column,) = found
-        keep = str(vectorize_column) in self._state.schema["columns"]
+        keep = str(vectorize_column) in self.definition()["columns"]
         records = _frame_records(frame, vectorize_column, vector_column or "", keep=keep)
         return self.insert_many(records, ordered=ordered, progress=progress,
                                 long_text=long_text)
@@ -1221,7 +1238,7 @@ class Table(_Handle):
 
     def vectorize_columns(self) -> list[str]:
         """The vector columns that embed text with a vectorize service."""
-        return [n for n, c in self._state.schema["columns"].items()
+        return [n for n, c in self.definition()["columns"].items()
                 if c["type"] == "vector" and c.get("service")]
 
     def update_one(self, filter: dict, update: dict, *,
@@ -1250,8 +1267,8 @@ class Table(_Handle):
 
     def drop(self, *, if_exists: bool = False) -> None:
         """Delete this table and its rows."""
-        _raise_errors(execute_database(self._database, {"dropTable": {
-            "name": self.name, "options": {"ifExists": if_exists}}}, keyspace=self.keyspace))
+        self.database._run({"dropTable": {"name": self.name,
+                                          "options": {"ifExists": if_exists}}}, self.keyspace)
 
     def _describe(self) -> tuple[str, int | None]:
         try:

@@ -10,6 +10,17 @@ Commands
     (repeatable), else from the ``HF_ENDPOINT_TOKEN`` environment variable, else one is
     generated and printed once; a token given by the user is never printed.
 
+``vectorize-kit serve [--workspace DIR] [--database NAME] [--host 127.0.0.1] [--port 8181]
+[--token [ROLE=]TOKEN ...] [--hf-endpoint URL]``
+    Serve a database of a workspace as a Data API endpoint
+    (:class:`~vectorize_kit.server.DataAPIServer`) until Ctrl-C: curl and astrapy work
+    against the URL it prints.  ``--workspace`` (default ``./vectorize-workspace``, created if
+    missing) is opened, so it must not be open in another process; ``--database`` may be
+    left out when the workspace has one database (one named ``default_database`` is created
+    in an empty workspace).  Tokens come from ``--token`` (repeatable; a role prefix
+    ``read-only=``, ``database-administrator=`` or ``organization-administrator=``, the
+    default), else from ``$VECTORIZE_KIT_TOKEN``, else one is generated and printed once.
+
 Also runs as ``python -m vectorize_kit.cli``.  Printing is this module's job (it is the
 user's terminal); the library itself never prints.
 """
@@ -29,6 +40,10 @@ __all__ = ["TOKEN_ENV", "build_parser", "main"]
 
 #: Environment variable holding the ``hf-endpoint`` token when ``--token`` is not given.
 TOKEN_ENV = "HF_ENDPOINT_TOKEN"
+#: Environment variable holding the ``serve`` token when ``--token`` is not given.
+SERVE_TOKEN_ENV = "VECTORIZE_KIT_TOKEN"
+#: The database ``serve`` creates in an empty workspace.
+DEFAULT_DATABASE = "default_database"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +71,35 @@ def build_parser() -> argparse.ArgumentParser:
     hf.add_argument("-v", "--verbose", action="store_true",
                     help="log every request to stderr (tokens are never logged)")
     hf.set_defaults(func=_hf_endpoint)
+
+    sv = commands.add_parser(
+        "serve",
+        help="serve a database of a workspace as a Data API endpoint (curl, astrapy)",
+        description="Serve POST /v1, /v1/{keyspace} and /v1/{keyspace}/{collection} (also "
+                    "under /api/json) for one database of a workspace, as an Astra DB "
+                    "database's API endpoint does. Runs until Ctrl-C.")
+    sv.add_argument("--workspace", default="vectorize-workspace", metavar="DIR",
+                    help="the workspace directory (created if missing; default: "
+                         "./vectorize-workspace)")
+    sv.add_argument("--database", metavar="NAME",
+                    help="the database to serve (default: the workspace's only database; "
+                         f"'{DEFAULT_DATABASE}' is created in an empty workspace)")
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8181,
+                    help="port to listen on; 0 picks a free one (default: 8181, the Data "
+                         "API's)")
+    sv.add_argument("--token", action="append", metavar="[ROLE=]TOKEN",
+                    help="application token to accept (repeatable), with an optional role: "
+                         "read-only, database-administrator or organization-administrator "
+                         f"(the default); default: ${SERVE_TOKEN_ENV}, else a generated one, "
+                         "printed once")
+    sv.add_argument("--hf-endpoint", metavar="URL",
+                    help="base URL of the Hugging Face API for huggingface collections "
+                         "(e.g. a loopback 'vectorize-kit hf-endpoint')")
+    sv.add_argument("-v", "--verbose", action="store_true",
+                    help="log every request to stderr (tokens are never logged)")
+    sv.set_defaults(func=_serve)
     return parser
 
 
@@ -110,6 +154,79 @@ def _hf_endpoint(args: argparse.Namespace) -> int:
         print("Stopped.", file=sys.stderr, flush=True)
     finally:
         endpoint.stop()
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def parse_tokens(values: Sequence[str]) -> dict[str, str]:
+    """``[ROLE=]TOKEN`` arguments as ``{token: role}`` (a prefix that is not a role is part
+    of the token: tokens may contain ``=``)."""
+    from .server.auth import ROLES
+
+    out = {}
+    for value in values:
+        role, sep, token = value.partition("=")
+        if not sep or role not in ROLES:
+            role, token = "organization-administrator", value
+        if token:
+            out[token] = role
+    return out
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .api import Workspace
+    from .errors import DataAPIError
+    from .server import DataAPIServer
+
+    if args.verbose:
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                            format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("vectorize_kit").setLevel(logging.DEBUG)
+    tokens = parse_tokens(args.token or [])
+    if not tokens and os.environ.get(SERVE_TOKEN_ENV):
+        tokens = {os.environ[SERVE_TOKEN_ENV]: "organization-administrator"}
+    try:
+        ws = Workspace(args.workspace, hf_endpoint=args.hf_endpoint)
+        names = ws.list_database_names()
+        if args.database is not None:
+            db = (ws.get_database(args.database) if args.database in names
+                  else ws.create_database(args.database))
+        elif len(names) == 1:
+            db = ws.get_database(names[0])
+        elif not names:
+            db = ws.create_database(DEFAULT_DATABASE)
+        else:
+            print(f"vectorize-kit: workspace {args.workspace} has {len(names)} databases "
+                  f"({', '.join(names)}): choose one with --database.", file=sys.stderr)
+            ws.close()
+            return 1
+        server = DataAPIServer(db, host=args.host, port=args.port, tokens=tokens or None)
+    except DataAPIError as exc:
+        print(f"vectorize-kit: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"vectorize-kit: cannot listen on {args.host}:{args.port} "
+              f"({exc.strerror or exc}). Pick another --port (0 picks a free one).",
+              file=sys.stderr)
+        ws.close()
+        return 1
+
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        server.start()
+        print(f"Data API endpoint for database '{db.name}' (workspace {ws.path}) on "
+              f"{server.url}", flush=True)
+        if not tokens:
+            print("Token (generated for this run, role organization-administrator; send it "
+                  f"in the 'Token' header): {server.token}", flush=True)
+        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        while server.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr, flush=True)
+    finally:
+        server.stop()
+        ws.close()
         signal.signal(signal.SIGTERM, previous)
     return 0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-__all__ = ["CODES", "DataAPIError", "error_object"]
+__all__ = ["CODES", "HTTP_STATUS", "DataAPIError", "error_object"]
 
 # code -> (family, scope, title). Titles are fixed per code, as in the Data API's errors.yaml.
 CODES: dict[str, tuple[str, str, str]] = {
@@ -251,8 +251,31 @@ CODES: dict[str, tuple[str, str, str]] = {
         "invalid."),
     "INCOMPLETE_PRIMARY_KEY_FILTER": (
         "REQUEST", "FILTER", "Filter does not include the full partition key"),
+    # the HTTP front door (reference/data-api.md §1.5)
+    "UNSUPPORTED_CONTENT_TYPE": ("REQUEST", "", "Unsupported Content-Type"),
+    "MISSING_AUTHENTICATION_TOKEN": ("REQUEST", "", "Missing authentication token"),
+    "UNAUTHENTICATED_REQUEST": ("REQUEST", "", "Authentication failed"),
+    "UNAUTHORIZED_ACCESS": ("SERVER", "DATABASE", "Unauthorized access to the database"),
+    "REQUEST_TOO_LARGE": ("REQUEST", "", "Request body too large"),
+    # a remote Data API endpoint (vectorize_kit.connect) that could not answer
+    "DATA_API_UNREACHABLE": ("SERVER", "", "The Data API endpoint could not be reached"),
+    "DATA_API_TIMEOUT": ("SERVER", "", "The Data API endpoint did not answer in time"),
+    "DATA_API_HTTP_ERROR": ("SERVER", "", "The Data API endpoint answered with an HTTP error"),
+    # warnings (status.warnings)
+    "COMMAND_TARGET_INFERRED": (
+        "REQUEST", "WARNING", "Table command sent to the keyspace ran on the table it names"),
     # server side
     "SERVER_UNHANDLED_ERROR": ("SERVER", "", "Unexpected server error"),
+}
+
+# The HTTP status of a response whose first error has one of these codes (errors.yaml's
+# http-status-override); every other command error is answered with 200.
+HTTP_STATUS: dict[str, int] = {
+    "UNSUPPORTED_CONTENT_TYPE": 415,
+    "MISSING_AUTHENTICATION_TOKEN": 401,
+    "UNAUTHENTICATED_REQUEST": 401,
+    "UNAUTHORIZED_ACCESS": 401,
+    "REQUEST_TOO_LARGE": 413,
 }
 
 # The codes the Data API uses in several scopes, with a title for each: (code, scope) -> title.

@@ -23,6 +23,7 @@ from .documents import (
     prefetch_embeddings,
     update_all,
 )
+from .integrations import INTEGRATION_COMMANDS
 from .rows import TABLE_ROW_COMMANDS, export_table
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
 from .state import (
@@ -35,12 +36,14 @@ from .state import (
     closed_error,
     credential_name,
 )
-from .tables import TABLE_KEYSPACE_COMMANDS, TABLE_SCHEMA_COMMANDS
+from .tables import TABLE_KEYSPACE_COMMANDS, TABLE_SCHEMA_COMMANDS, index_owner_by_column
 
 TABLE_COMMANDS = {**TABLE_SCHEMA_COMMANDS, **TABLE_ROW_COMMANDS}
+GENERAL = {**GENERAL_COMMANDS, **INTEGRATION_COMMANDS}
 DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS}
 
 __all__ = [
+    "GENERAL",
     "bulk_delete",
     "chunk_id",
     "credential_name",
@@ -73,17 +76,36 @@ def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = 
     if db.closed:
         raise closed_error(db.workspace.path)
     name, body = unwrap(command)
-    if name in GENERAL_COMMANDS:
-        return GENERAL_COMMANDS[name](db, body)
+    if name in GENERAL:
+        return GENERAL[name](db, body)
     if name in DATABASE_COMMANDS:
         return DATABASE_COMMANDS[name](db, keyspace, body)
+    if name in ("createVectorIndex", "createIndex"):
+        return _index_on_keyspace(db, keyspace, name, body)
     if name in COLLECTION_COMMANDS or name in TABLE_COMMANDS:
         raise DataAPIError(
             "COMMAND_UNKNOWN",
             f"Command '{name}' is a collection or table command: send it to a collection "
             "or table (Collection.command, Table.command), not to the database.",
         )
-    raise _unknown(name, "Database", {**GENERAL_COMMANDS, **DATABASE_COMMANDS})
+    raise _unknown(name, "Database", {**GENERAL, **DATABASE_COMMANDS})
+
+
+def _index_on_keyspace(db: DatabaseState, keyspace: str | None, name: str, body: dict
+                       ) -> Result:
+    """An index command sent to a keyspace, as seed 000's curl sends createVectorIndex: run
+    on the one table with the column it names, with a warning that says where it belongs."""
+    table = index_owner_by_column(db, keyspace, name, body)
+    result = execute_collection(table, {name: body})
+    warning = DataAPIError(
+        "COMMAND_TARGET_INFERRED",
+        f"Command '{name}' is a table command, sent to keyspace '{table.keyspace}': it ran on "
+        f"table '{table.qualified_name}', the only table of the keyspace with the column it "
+        f"names. Send it to the table's endpoint (/v1/{table.keyspace}/{table.name}) to say "
+        "which table you mean; the Data API of Astra DB answers COMMAND_UNKNOWN here.")
+    status = dict(result.status or {})
+    status["warnings"] = [*status.get("warnings", []), warning.to_dict()]
+    return Result(status=status, data=result.data, errors=result.errors)
 
 
 def _check_usable(coll: SchemaObjectState) -> None:

@@ -531,11 +531,48 @@ def vector_index(table: TableState, column: str) -> dict | None:
     return None
 
 
+def list_types(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
+    """User-defined types: vectorize_kit has none (createTable refuses ``userDefined``), so
+    every keyspace lists none; clients use this to see whether a keyspace is empty."""
+    check_fields("listTypes", body, ("options",))
+    get_bool(get_options("listTypes", body, ("explain",)), "explain")
+    db.keyspace(keyspace)  # UNKNOWN_KEYSPACE
+    return Result(status={"types": []})
+
+
+def index_owner_by_column(db: DatabaseState, keyspace: str | None, command: str,
+                          body: dict) -> TableState:
+    """The table an index command sent to a keyspace means: the only table of the keyspace
+    with the column its ``definition.column`` names (seed 000's curl sends createVectorIndex
+    to the keyspace endpoint, where the Data API expects it on the table's)."""
+    definition = body.get("definition")
+    column = definition.get("column") if isinstance(definition, dict) else None
+    if isinstance(column, dict) and len(column) == 1:
+        (column,) = column  # {"map_column": "$keys"}
+    tables = _tables(db, keyspace)
+    owners = [t for t in tables.values()
+              if isinstance(column, str) and column in t.schema["columns"]]
+    if len(owners) == 1:
+        return owners[0]
+    ks_name = keyspace or limits.DEFAULT_KEYSPACE
+    which = ("no table of the keyspace has a column "
+             f"'{column}'" if not owners else
+             f"tables {_names({t.name: t for t in owners})} all have a column '{column}'")
+    method = "create_vector_index" if command == "createVectorIndex" else "create_index"
+    raise DataAPIError(
+        "COMMAND_UNKNOWN",
+        f"Command '{command}' is a table command: send it to the table (POST "
+        f"/v1/{ks_name}/<table>, or Table.{method}). Sent to keyspace '{ks_name}', it runs on "
+        f"the table that has the column it names, but {which}.",
+    )
+
+
 TABLE_KEYSPACE_COMMANDS = {
     "createTable": create_table,
     "dropTable": drop_table,
     "listTables": list_tables,
     "dropIndex": drop_index,
+    "listTypes": list_types,
 }
 TABLE_SCHEMA_COMMANDS = {
     "alterTable": alter_table,
