@@ -50,7 +50,18 @@ __all__ = [
     "UpdateResult",
     "Workspace",
     "chunk_text",
+    "connect",
+    "serve",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # the Data API over HTTP (vectorize_kit.server), imported when first used
+    if name in ("connect", "serve"):
+        from . import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'vectorize_kit' has no attribute {name!r}")
 
 logging.getLogger("vectorize_kit").addHandler(logging.NullHandler())
