@@ -324,3 +324,52 @@ def test_server_side_errors_keep_their_titles(pair):
     assert (err.error_code, err.family, err.scope) == ("UNSUPPORTED_SCHEMA_NAME", "REQUEST",
                                                        "SCHEMA")
     assert httpx  # (the module is used by the transport)
+
+
+def test_explorer_and_forms_run_on_a_remote_database(pair):
+    """The widgets take a database (here one from connect()) as well as a workspace."""
+    from vectorize_kit.widgets import CreateCollectionForm, CreateTableForm, Explorer
+
+    _, remote, served = pair
+    form = CreateCollectionForm(remote)
+    assert form.database.options == (remote.name,)
+    methods = [v for _, v in form.vector.method.options]
+    assert methods == ["local", "byo"]  # the endpoint lists the local model; no HF tokens here
+    assert "kept with its endpoint" in form.vector.note.value
+    form.name.value = "notes"
+    form.vector.method.value = "local"
+    form.create_button.click()
+    assert form.message.error_code is None, form.message.text
+    assert served.get_collection("notes").options()["vector"]["service"] == LOCAL
+
+    frame = pd.DataFrame({"text": ["The cat sleeps on the sofa.", "Stocks fell today.",
+                                   "A kitten naps in the sun."], "n": [1, 2, 3]})
+    explorer = Explorer(remote, frame=frame)
+    explorer.select("notes")
+    explorer.insert(vectorize_column="text")
+    assert explorer.message.text == "Inserted 3 documents into notes."
+    assert len(served.get_collection("notes")) == 3
+    found = explorer.search("a sleeping cat", limit=2)
+    assert list(found["$vectorize"])[0] in ("The cat sleeps on the sofa.",
+                                            "A kitten naps in the sun.")
+    assert list(explorer.figure.data[0].x) == list(found["$similarity"])
+
+    table_form = CreateTableForm(remote)
+    assert table_form.database.value == remote.name
+
+
+def test_widgets_take_a_local_database_too(db, ws):
+    from vectorize_kit.widgets import CreateCollectionForm, Explorer
+
+    other = ws.create_database("other")
+    ws.integrations.add_credential("huggingface", "k1", "hf_token_xyz", databases=[db])
+    form = CreateCollectionForm(db)
+    assert form.database.options == ("testdb",)
+    assert [v for _, v in form.vector.method.options] == ["local", "huggingface", "byo"]
+    explorer = Explorer(other)
+    assert explorer.database.options == ("other",)
+    with pytest.raises(vk.DataAPIError) as caught:
+        explorer.select("x", database="testdb")
+    assert caught.value.error_code == "UNKNOWN_DATABASE"
+    with pytest.raises(TypeError):
+        Explorer("not a workspace")

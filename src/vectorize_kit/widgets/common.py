@@ -12,13 +12,14 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..api import Database, Workspace
+from ..api import Database, Workspace, WorkspaceIntegrations
 from ..errors import DataAPIError
 from ..limits import DEFAULT_KEYSPACE, MAX_VECTOR_DIMENSION
 from ..models import PROVIDERS
 
 __all__ = ["Message", "shows_errors", "rules_html", "curl_command", "json_html",
-           "VectorSettings", "Panel", "DatabasePanel", "choose", "field", "note", "section"]
+           "VectorSettings", "Panel", "DatabasePanel", "SingleDatabase", "as_workspace",
+           "choose", "field", "note", "section"]
 
 log = logging.getLogger("vectorize_kit")
 
@@ -187,12 +188,59 @@ class Panel:
         walk(self.widget)
 
 
+def _is_remote(db: Database) -> bool:
+    from ..server.remote import RemoteDatabase
+
+    return isinstance(db, RemoteDatabase)
+
+
+class _EndpointIntegrations:
+    """The integrations of a remote database: kept with its endpoint (Astra's portal), so
+    none are known here and none change here."""
+
+    def observe(self, callback: Callable[[], None]) -> None:
+        pass
+
+    def available_credentials(self, provider: str, database: Any) -> list[str]:
+        return []
+
+
+class SingleDatabase:
+    """A database seen as a workspace that holds it alone: what the forms and the explorer
+    work on when they are given a database (a local one, or one from ``vk.connect``)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.integrations: Any = (_EndpointIntegrations() if _is_remote(database) else
+                                  WorkspaceIntegrations(database._state.workspace))
+
+    def list_database_names(self) -> list[str]:
+        return [self.database.name]
+
+    def get_database(self, name: str) -> Database:
+        if name in (self.database.name, self.database.id):
+            return self.database
+        raise DataAPIError("UNKNOWN_DATABASE",
+                           f"This widget works on database {self.database.name!r} only, not "
+                           f"{name!r}: give it the workspace to choose among its databases.")
+
+
+def as_workspace(source: Workspace | Database | SingleDatabase) -> Any:
+    """A workspace, or a database seen as a workspace holding it alone."""
+    if isinstance(source, (Workspace, SingleDatabase)):
+        return source
+    if isinstance(source, Database):
+        return SingleDatabase(source)
+    raise TypeError(f"expected a vk.Workspace or a vk.Database, not {type(source).__name__}")
+
+
 class DatabasePanel(Panel):
     """A panel with database and keyspace pickers, which follows the workspace's credentials
     (a credential added or scoped elsewhere changes the methods it offers at once)."""
 
-    def __init__(self, ws: Workspace, css: str, database: str | None,
+    def __init__(self, ws: Workspace | Database, css: str, database: str | None,
                  keyspace: str | None) -> None:
+        ws = as_workspace(ws)
         self._ws = ws
         names = ws.list_database_names()
         if database is not None:
@@ -264,8 +312,8 @@ class VectorSettings:
     (preselected and locked when only one is in scope), model, dimension (filled from the
     model; editable only for your own vectors) and metric."""
 
-    def __init__(self, ws: Workspace, css: str) -> None:
-        self._ws = ws
+    def __init__(self, ws: Workspace | Database, css: str) -> None:
+        self._ws = as_workspace(ws)
         self._db: Database | None = None
         self._credentials: list[str] = []
         self.method = field(w.Dropdown, "Embedding generation method", f"{css}-method",
@@ -290,8 +338,11 @@ class VectorSettings:
         self._db = db
         self._credentials = ([] if db is None else
                              self._ws.integrations.available_credentials("huggingface", db))
-        options = [(_METHODS["local"], "local")]
-        if self._credentials:
+        # what the database's endpoint offers (a remote one may lack the local model)
+        offered = ({} if db is None else db.command({"findEmbeddingProviders": {}}).get(
+            "status", {}).get("embeddingProviders", {}))
+        options = [(_METHODS["local"], "local")] if "local" in offered else []
+        if self._credentials and "huggingface" in offered:
             options.append((_METHODS["huggingface"], "huggingface"))
         options.append((_METHODS["byo"], "byo"))
         choose(self.method, options, self.method.value)
@@ -309,7 +360,13 @@ class VectorSettings:
         choose(self.model, [m.name for m in PROVIDERS[method].models] if vectorize else [],
                self.model.value)
         notes = []
-        if self._db is not None and not self._credentials:
+        if self._db is not None and _is_remote(self._db):
+            notes.append(f"{PROVIDERS['huggingface'].display_name} is not listed: the user "
+                         "access tokens of a remote database are kept with its endpoint "
+                         "(Astra's portal). Create the collection in code with service="
+                         "{'provider': 'huggingface', 'modelName': ..., 'authentication': "
+                         "{'providerKey': '<token name>'}}.")
+        elif self._db is not None and not self._credentials:
             notes.append(f"{PROVIDERS['huggingface'].display_name} is not listed: no user "
                          f"access token has database {self._db.name!r} in its scope. Add it "
                          "to a credential's scope (CredentialsManager) to use it.")

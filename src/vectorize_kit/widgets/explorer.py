@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from ..api import Collection, Table, Workspace
+from ..api import Collection, Database, Table, Workspace
 from ..errors import DataAPIError, TokenLimitWarning
 from ..limits import PAGE_SIZE
 from .common import (
@@ -77,14 +77,15 @@ class Explorer(DatabasePanel):
     Parameters
     ----------
     ws
-        The workspace.
+        The workspace, or one database (a local one, or one from ``vk.connect`` on a remote
+        Data API endpoint such as Astra DB).
     frame
         A DataFrame to offer for insertion (or give one later to :meth:`insert`).
     database, keyspace
         Where to start (default: the first database, ``default_keyspace``).
     """
 
-    def __init__(self, ws: Workspace, *, frame: pd.DataFrame | None = None,
+    def __init__(self, ws: Workspace | Database, *, frame: pd.DataFrame | None = None,
                  database: str | None = None, keyspace: str | None = None) -> None:
         self.message = Message("vk-explorer-message")
         super().__init__(ws, "vk-explorer", database, keyspace)

@@ -9,6 +9,7 @@ import ipywidgets as w
 
 from ..api import (
     Collection,
+    Database,
     Table,
     Workspace,
     create_collection_command,
@@ -42,7 +43,8 @@ class _SchemaForm(DatabasePanel):
     _kind = "Collection"
     _css = "vk-collection"
 
-    def __init__(self, ws: Workspace, database: str | None, keyspace: str | None) -> None:
+    def __init__(self, ws: Workspace | Database, database: str | None,
+                 keyspace: str | None) -> None:
         css = self._css
         self.message = Message(f"{css}-message")
         super().__init__(ws, css, database, keyspace)
@@ -127,10 +129,11 @@ class CreateCollectionForm(_SchemaForm):
     slots used), vector-enabled or not, the embedding generation method the database can use,
     the user access token, model, dimensions and metric; the equivalent Data API JSON and curl
     command follow the form. :meth:`create` (the button) calls
-    :meth:`Database.create_collection`.
+    :meth:`Database.create_collection`. Give it the workspace, or one database (a local one,
+    or one from ``vk.connect``).
     """
 
-    def __init__(self, ws: Workspace, *, database: str | None = None,
+    def __init__(self, ws: Workspace | Database, *, database: str | None = None,
                  keyspace: str | None = None) -> None:
         super().__init__(ws, database, keyspace)
         self.vector_enabled = field(w.Checkbox, "Vector-enabled collection",
@@ -226,7 +229,7 @@ class CreateTableForm(_SchemaForm):
     _kind = "Table"
     _css = "vk-table"
 
-    def __init__(self, ws: Workspace, *, database: str | None = None,
+    def __init__(self, ws: Workspace | Database, *, database: str | None = None,
                  keyspace: str | None = None) -> None:
         super().__init__(ws, database, keyspace)
         self.created: Table | None = None
