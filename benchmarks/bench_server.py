@@ -29,7 +29,6 @@ import base64
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import threading

@@ -2,7 +2,7 @@
 
 Commands
 --------
-``vectorize-kit hf-endpoint [--host 127.0.0.1] [--port 8080] [--token TOKEN ...]``
+``vectorize-kit hf-endpoint [--host 127.0.0.1] [--port 8080] [--token TOKEN ...] [--cache]``
     Run a loopback Hugging Face feature-extraction endpoint
     (:class:`~vectorize_kit.embedding.hf_endpoint.HFEndpoint`, all-MiniLM-L6-v2 behind it)
     in the foreground until Ctrl-C.  Point the ``huggingface`` provider, curl or
@@ -36,7 +36,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-__all__ = ["TOKEN_ENV", "build_parser", "main"]
+__all__ = ["DEFAULT_DATABASE", "SERVE_TOKEN_ENV", "TOKEN_ENV", "build_parser", "main",
+           "parse_tokens"]
 
 #: Environment variable holding the ``hf-endpoint`` token when ``--token`` is not given.
 TOKEN_ENV = "HF_ENDPOINT_TOKEN"
@@ -68,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "else a generated one, printed once")
     hf.add_argument("--max-batch-size", type=int, default=32, metavar="N",
                     help="most inputs a request may carry (default: 32, as TEI)")
+    hf.add_argument("--cache", action="store_true",
+                    help="answer texts seen before from a response cache, as the serverless "
+                         "Inference API does (a request sending 'x-use-cache: false' skips it)")
     hf.add_argument("-v", "--verbose", action="store_true",
                     help="log every request to stderr (tokens are never logged)")
     hf.set_defaults(func=_hf_endpoint)
@@ -129,7 +133,7 @@ def _hf_endpoint(args: argparse.Namespace) -> int:
 
     try:
         endpoint = HFEndpoint(tokens=set(tokens), host=args.host, port=args.port,
-                              max_batch_size=args.max_batch_size)
+                              max_batch_size=args.max_batch_size, cache=args.cache)
         endpoint.start()
     except OSError as exc:
         print(f"vectorize-kit: cannot listen on {args.host}:{args.port} "

@@ -31,9 +31,31 @@ Checks run in this order:
    token pre-check) or over 256 tokens → 422 ``"Input validation error: `inputs` must have
    less than 256 tokens. Given: N"`` (``Validation``; N is the count of the first such input,
    ``[CLS]``/``[SEP]`` included, as TEI counts).
-8. 200 with a JSON 2-D list of floats, one row per input: a single string gives ``[[...]]``
+8. with ``cache=True`` only, the response cache (below): inputs already embedded are
+   answered from it, and only the others go to the model;
+9. 200 with a JSON 2-D list of floats, one row per input: a single string gives ``[[...]]``
    (1 x 384), as TEI does (§1.4).  Should the model itself fail (a broken install), the
    answer is 500 ``{"error": "<exception>", "error_type": "Backend"}``.
+
+Cache (``HFEndpoint(cache=True)``; off by default): the serverless Inference API had a
+documented cache layer that answered a request it had already seen without running the
+model, and that a request could skip with the header ``x-use-cache: false`` or the legacy
+body ``"options": {"use_cache": false}`` (§1.2).  This endpoint keeps one vector per (model,
+truncation in effect, input text) -- per text rather than per request body, so the same
+texts batched differently still hit -- for as long as it lives (no eviction: it is a test
+server).  A request's cached inputs are served without the model lock; the others go to the
+model together, in one batch (a text repeated within the request once), and are then
+cached.  ``x-use-cache: false`` (the value in any case) or ``options.use_cache`` equal to
+``false`` skips reading the cache: every input is embedded again, and the fresh vectors
+replace the cached ones.  The cache is consulted only after steps 1-7, so faults, the token
+check, the model check and TEI's validation apply to every request exactly as without it; the
+token is no part of the key.  :attr:`HFEndpoint.cache_hits` and
+:attr:`HFEndpoint.cache_misses` count the inputs answered from the cache and those that were
+not.  A hit answers with the very bytes the first computation was sent as.  With the cache
+the numbers are written as the shortest decimals that read back as the same float32 values
+(``0.024030719``), the form TEI's serde_json gives its ``f32`` vectors; without it they are
+``json.dumps`` of the float64 copies (``0.024030718952417374``).  Both read back as the
+same float32 vectors; the short form is about 40 % smaller and quicker for a client to parse.
 
 Truncation: ``"truncate"`` absent means ``auto_truncate`` (default ``True``, as TEI >= 1.9,
 §1.6); truncation keeps the first 256 tokens (``"truncation_direction": "left"`` is answered
@@ -67,6 +89,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+
+import numpy as np
 
 from . import get_provider
 from .local import MAX_TOKENS, MODEL_NAME, count_tokens
@@ -236,7 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s %s", self.address_string(), format % args)
 
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        # bytes are a body already encoded (the response cache's rows)
+        data = (body if isinstance(body, bytes)
+                else json.dumps(body, separators=(",", ":")).encode("utf-8"))
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -291,6 +317,9 @@ class HFEndpoint:
     auto_truncate
         What a request without ``"truncate"`` gets: ``True`` as TEI >= 1.9, ``False`` as TEI
         <= 1.8 (an over-long input is then a 422).  Not part of the original interface.
+    cache
+        Answer inputs seen before from a response cache, as the serverless Inference API did
+        (see the module docstring); ``False`` (the default): every input goes to the model.
 
     Attributes
     ----------
@@ -305,6 +334,10 @@ class HFEndpoint:
     peak_in_flight
         The most requests that were being handled at the same time (for asserting that a
         client really sends requests concurrently, without timing anything).
+    cache_hits, cache_misses
+        With ``cache=True``: how many inputs were answered from the cache, and how many were
+        not (and so were embedded by the model), since the start or the last :meth:`reset`;
+        they stay 0 without the cache.
 
     Examples
     --------
@@ -317,7 +350,8 @@ class HFEndpoint:
     """
 
     def __init__(self, *, tokens: Iterable[str], host: str = "127.0.0.1", port: int = 0,
-                 max_batch_size: int = 32, seed: int = 0, auto_truncate: bool = True) -> None:
+                 max_batch_size: int = 32, seed: int = 0, auto_truncate: bool = True,
+                 cache: bool = False) -> None:
         if isinstance(tokens, str):
             raise TypeError("tokens must be a set of strings, not one string: "
                             "HFEndpoint(tokens={'my-token'}).")
@@ -336,6 +370,12 @@ class HFEndpoint:
         self.faults: list[Fault] = []
         self.peak_in_flight = 0
         self._in_flight = 0
+        self.cache = cache
+        self.cache_hits = 0
+        self.cache_misses = 0
+        # (model, truncate in effect, text) -> the vector as sent, JSON-encoded
+        self._cache: dict[tuple[str, bool, str], bytes] = {}
+        self._cache_lock = threading.Lock()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()  # faults, requests, counters, connections
         self._model_lock = threading.Lock()  # one model run at a time (see module docstring)
@@ -349,7 +389,8 @@ class HFEndpoint:
     def __repr__(self) -> str:
         where = self.url if self._server is not None else "not started"
         return (f"HFEndpoint({where}, tokens=<{len(self._tokens)} hidden>, "
-                f"max_batch_size={self.max_batch_size}, faults={len(self.faults)})")
+                f"max_batch_size={self.max_batch_size}, faults={len(self.faults)}"
+                f"{', cache=True' if self.cache else ''})")
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -414,11 +455,25 @@ class HFEndpoint:
         self.stop()
 
     def reset(self) -> None:
-        """Clear :attr:`faults`, :attr:`requests` and :attr:`peak_in_flight`."""
+        """Clear :attr:`faults`, :attr:`requests`, :attr:`peak_in_flight` and the cache
+        counters (the cached vectors stay: :meth:`clear_cache` drops them)."""
         with self._lock:
             self.faults.clear()
             self.requests.clear()
             self.peak_in_flight = self._in_flight
+        with self._cache_lock:
+            self.cache_hits = self.cache_misses = 0
+
+    def clear_cache(self) -> None:
+        """Drop every cached vector (the counters are left as they are)."""
+        with self._cache_lock:
+            self._cache.clear()
+
+    @property
+    def cache_entries(self) -> int:
+        """How many (model, truncation, text) vectors the cache holds."""
+        with self._cache_lock:
+            return len(self._cache)
 
     def _connection_opened(self, conn: socket.socket) -> None:
         with self._lock:
@@ -496,10 +551,42 @@ class HFEndpoint:
         if parse_error is not None:
             raise _tei_error(422, _DESERIALIZE + parse_error, "Validation")
         texts, single, truncate = self._validate(payload)
+        if self.cache:
+            return 200, self._from_cache(model, texts, truncate,
+                                         read=_reads_cache(handler, payload)), {}
         with self._model_lock:
             vectors = self._provider.embed(texts, model=MODEL_NAME)
         logger.debug("embedded %d input(s)%s", len(texts), " (single string)" if single else "")
         return 200, vectors.tolist(), {}
+
+    def _from_cache(self, model: str, texts: list[str], truncate: bool, *,
+                    read: bool) -> bytes:
+        """The JSON answer for ``texts``: cached rows where there are some (when ``read``),
+        the model's for the others, which are then cached."""
+        keys = [(model, truncate, text) for text in texts]
+        if read:
+            with self._cache_lock:
+                rows: list[bytes | None] = [self._cache.get(key) for key in keys]
+        else:
+            rows = [None] * len(keys)
+        missing = [i for i, row in enumerate(rows) if row is None]
+        fresh: dict[str, bytes] = {}
+        if missing:
+            distinct = list(dict.fromkeys(texts[i] for i in missing))
+            with self._model_lock:
+                vectors = self._provider.embed(distinct, model=MODEL_NAME)
+            # kept encoded, so that a hit costs no encoding and is byte for byte what the miss
+            # sent
+            fresh = dict(zip(distinct, _encode_rows(vectors), strict=True))
+            for i in missing:
+                rows[i] = fresh[texts[i]]
+        with self._cache_lock:
+            self._cache.update({(model, truncate, text): row for text, row in fresh.items()})
+            self.cache_hits += len(texts) - len(missing)
+            self.cache_misses += len(missing)
+        logger.debug("served %d of %d input(s) from the cache%s", len(texts) - len(missing),
+                     len(texts), "" if read else " (bypassed on request)")
+        return b"[" + b",".join(rows) + b"]"
 
     def _authorized(self, header: str | None) -> bool:
         if not header:
@@ -593,6 +680,29 @@ class HFEndpoint:
                                       f"{counts[i]} tokens. Send \"truncation_direction\": "
                                       "\"right\" (or shorter inputs).", "Validation")
         return texts, single, truncate
+
+
+def _encode_rows(vectors: np.ndarray) -> list[bytes]:
+    """Each float32 row as a JSON array of the shortest decimals that read back as the same
+    float32 values, the form TEI's serde_json gives an ``f32`` (``0.024030719``, where
+    ``json.dumps`` of the float64 would write ``0.024030718952417374``): about 40 % fewer
+    bytes for a client to parse, and the same vectors."""
+    if not np.isfinite(vectors).all():  # a broken model: numpy would write nan/inf, which
+        # no JSON reader takes; json.dumps writes NaN/Infinity, as the answer without the cache
+        return [json.dumps(row, separators=(",", ":")).encode("ascii")
+                for row in vectors.tolist()]
+    return [("[" + ",".join(row) + "]").encode("ascii")
+            for row in vectors.astype(np.str_).tolist()]
+
+
+def _reads_cache(handler: _Handler, payload: dict[str, Any]) -> bool:
+    """False when the request asks to skip the cache: the header ``x-use-cache: false`` or
+    the legacy body ``"options": {"use_cache": false}`` (§1.2)."""
+    header = handler.headers.get("x-use-cache")
+    if header is not None and header.strip().lower() == "false":
+        return False
+    options = payload.get("options")
+    return not (isinstance(options, dict) and options.get("use_cache") is False)
 
 
 def _parse(raw: bytes) -> tuple[Any, str | None]:

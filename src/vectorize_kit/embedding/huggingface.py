@@ -98,7 +98,8 @@ class HuggingFaceProvider:
     base_url
         The API's base; default ``$VECTORIZE_KIT_HF_ENDPOINT`` or the Hugging Face router.
     max_in_flight
-        Requests sent at the same time.
+        Requests sent at the same time (by every call of this provider together). While an
+        answer is parsed, the next request is already on its way.
     batch_size
         Inputs per request (the API takes at most 32).
     timeout
@@ -131,6 +132,9 @@ class HuggingFaceProvider:
         self._rng_lock = threading.Lock()
         self._client: Any = None
         self._client_lock = threading.Lock()
+        # requests on the wire; a batch holds a slot only while its request is answered, not
+        # while its answer is parsed
+        self._slots = threading.BoundedSemaphore(max_in_flight)
 
     def __repr__(self) -> str:
         return f"HuggingFaceProvider(base_url={self.base_url!r})"
@@ -189,7 +193,10 @@ class HuggingFaceProvider:
         if len(batches) == 1 or self.max_in_flight == 1:
             parts = [run(b) for b in batches]
         else:
-            with ThreadPoolExecutor(max_workers=self.max_in_flight) as pool:
+            # twice the slots: a batch whose answer is being parsed has freed its slot for
+            # the next one
+            workers = min(len(batches), 2 * self.max_in_flight)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 parts = list(pool.map(run, batches))  # map keeps the order
         return np.concatenate(parts).astype(np.float32, copy=False)
 
@@ -237,11 +244,12 @@ class HuggingFaceProvider:
         # its ``__context__``.
         failure = None
         try:
-            response = self._http().post(
-                self.url(info.name),
-                json={"inputs": batch, "truncate": truncate},
-                headers={"Authorization": f"Bearer {api_key.reveal()}"},
-            )
+            with self._slots:
+                response = self._http().post(
+                    self.url(info.name),
+                    json={"inputs": batch, "truncate": truncate},
+                    headers={"Authorization": f"Bearer {api_key.reveal()}"},
+                )
         except httpx.TimeoutException:
             failure = "timeout"
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
