@@ -64,4 +64,8 @@ def __getattr__(name: str) -> object:
         return getattr(server, name)
     raise AttributeError(f"module 'vectorize_kit' has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "connect", "serve"})
+
 logging.getLogger("vectorize_kit").addHandler(logging.NullHandler())

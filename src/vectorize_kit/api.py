@@ -140,6 +140,8 @@ class _CallbackBar:
 
 
 Progress = bool | Callable[[int, int], None] | None
+# the codes of a remote endpoint that gave no answer (vectorize_kit.connect)
+_NO_ANSWER = ("DATA_API_TIMEOUT", "DATA_API_UNREACHABLE")
 
 
 def _progress(total: int, wanted: Progress, description: str) -> Any:
@@ -786,10 +788,15 @@ class _Handle:
             except DataAPIError as exc:  # the whole chunk was refused; nothing of it stored
                 bar.update(len(chunk))
                 where = f"{self._noun} {start} to {start + len(chunk) - 1}"
+                # a remote endpoint that did not answer: the chunk may have been stored, and
+                # the next chunks would wait in vain too
+                lost = exc.error_code in _NO_ANSWER
+                fate = ("whether they were inserted is not known, and the rest of this "
+                        "insert_many was not sent" if lost else "none of them was inserted")
                 errors.append(DataAPIError(exc.error_code, f"{exc.message} (in {where} of this "
-                                           "insert_many: none of them was inserted)",
+                                           f"insert_many: {fate})",
                                            document_ids=exc.document_ids, scope=exc.scope))
-                if ordered:
+                if ordered or lost:
                     break
                 continue
             bar.update(len(chunk))  # the bar counts what has been through the store

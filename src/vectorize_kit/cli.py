@@ -16,10 +16,11 @@ Commands
     (:class:`~vectorize_kit.server.DataAPIServer`) until Ctrl-C: curl and astrapy work
     against the URL it prints.  ``--workspace`` (default ``./vectorize-workspace``, created if
     missing) is opened, so it must not be open in another process; ``--database`` may be
-    left out when the workspace has one database (one named ``default_database`` is created
-    in an empty workspace).  Tokens come from ``--token`` (repeatable; a role prefix
-    ``read-only=``, ``database-administrator=`` or ``organization-administrator=``, the
-    default), else from ``$VECTORIZE_KIT_TOKEN``, else one is generated and printed once.
+    left out when the workspace has one database; only an empty workspace gets a new one
+    (``--database``'s name, else ``default_database``).  Tokens come from ``--token``
+    (repeatable; a role prefix ``read-only=``, ``database-administrator=`` or
+    ``organization-administrator=``, the default; an unknown role is refused), else from
+    ``$VECTORIZE_KIT_TOKEN``, else one is generated and printed once.
 
 Also runs as ``python -m vectorize_kit.cli``.  Printing is this module's job (it is the
 user's terminal); the library itself never prints.
@@ -30,11 +31,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import secrets
 import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["DEFAULT_DATABASE", "SERVE_TOKEN_ENV", "TOKEN_ENV", "build_parser", "main",
            "parse_tokens"]
@@ -86,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the workspace directory (created if missing; default: "
                          "./vectorize-workspace)")
     sv.add_argument("--database", metavar="NAME",
-                    help="the database to serve (default: the workspace's only database; "
-                         f"'{DEFAULT_DATABASE}' is created in an empty workspace)")
+                    help="the database to serve (default: the workspace's only database); "
+                         f"an empty workspace gets one of this name ('{DEFAULT_DATABASE}' "
+                         "without it)")
     sv.add_argument("--host", default="127.0.0.1",
                     help="address to listen on (default: 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8181,
@@ -95,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "API's)")
     sv.add_argument("--token", action="append", metavar="[ROLE=]TOKEN",
                     help="application token to accept (repeatable), with an optional role: "
-                         "read-only, database-administrator or organization-administrator "
+                         "read-only=, database-administrator= or organization-administrator= "
                          f"(the default); default: ${SERVE_TOKEN_ENV}, else a generated one, "
                          "printed once")
     sv.add_argument("--hf-endpoint", metavar="URL",
@@ -163,18 +167,45 @@ def _hf_endpoint(args: argparse.Namespace) -> int:
 
 
 def parse_tokens(values: Sequence[str]) -> dict[str, str]:
-    """``[ROLE=]TOKEN`` arguments as ``{token: role}`` (a prefix that is not a role is part
-    of the token: tokens may contain ``=``)."""
+    """``[ROLE=]TOKEN`` arguments as ``{token: role}``; no role: organization-administrator.
+
+    Tokens may contain ``=`` (base64 padding), so a prefix is a role only when it is a word
+    (letters, ``-``, ``_``); a word that is no role is refused (``ValueError``, naming the
+    word, never the token) rather than read as part of a token with every right.
+    """
     from .server.auth import ROLES
 
     out = {}
     for value in values:
         role, sep, token = value.partition("=")
-        if not sep or role not in ROLES:
-            role, token = "organization-administrator", value
-        if token:
+        if sep and re.fullmatch(r"[A-Za-z][A-Za-z_-]*", role):
+            if role not in ROLES:
+                raise ValueError(f"unknown role '{role}' in --token {role}=...: the roles are "
+                                 f"{', '.join(ROLES)} (a token that starts with a word and "
+                                 "'=' needs its role written first)")
+            if not token:
+                raise ValueError(f"--token {role}= gives no token after the role")
             out[token] = role
+        elif value:
+            out[value] = "organization-administrator"
     return out
+
+
+def _database_to_serve(ws: Any, name: str | None) -> Any:
+    """The database named, or the workspace's only one; an empty workspace gets one."""
+    from .errors import DataAPIError
+
+    names = ws.list_database_names()
+    if not names:
+        return ws.create_database(name or DEFAULT_DATABASE)
+    if name is None and len(names) == 1:
+        return ws.get_database(names[0])
+    if name in names:
+        return ws.get_database(name)
+    asked = f"has no database '{name}'" if name else f"has {len(names)} databases"
+    raise DataAPIError("UNKNOWN_DATABASE",
+                       f"workspace {ws.path} {asked}; it has {', '.join(names)}. Choose one "
+                       "with --database (a database is created only in an empty workspace).")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -186,33 +217,27 @@ def _serve(args: argparse.Namespace) -> int:
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                             format="%(asctime)s %(name)s %(message)s")
         logging.getLogger("vectorize_kit").setLevel(logging.DEBUG)
-    tokens = parse_tokens(args.token or [])
+    try:
+        tokens = parse_tokens(args.token or [])
+    except ValueError as exc:
+        print(f"vectorize-kit: {exc}", file=sys.stderr)
+        return 2
     if not tokens and os.environ.get(SERVE_TOKEN_ENV):
         tokens = {os.environ[SERVE_TOKEN_ENV]: "organization-administrator"}
+    ws = None
     try:
         ws = Workspace(args.workspace, hf_endpoint=args.hf_endpoint)
-        names = ws.list_database_names()
-        if args.database is not None:
-            db = (ws.get_database(args.database) if args.database in names
-                  else ws.create_database(args.database))
-        elif len(names) == 1:
-            db = ws.get_database(names[0])
-        elif not names:
-            db = ws.create_database(DEFAULT_DATABASE)
-        else:
-            print(f"vectorize-kit: workspace {args.workspace} has {len(names)} databases "
-                  f"({', '.join(names)}): choose one with --database.", file=sys.stderr)
-            ws.close()
-            return 1
+        db = _database_to_serve(ws, args.database)
         server = DataAPIServer(db, host=args.host, port=args.port, tokens=tokens or None)
-    except DataAPIError as exc:
-        print(f"vectorize-kit: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"vectorize-kit: cannot listen on {args.host}:{args.port} "
-              f"({exc.strerror or exc}). Pick another --port (0 picks a free one).",
-              file=sys.stderr)
-        ws.close()
+    except (DataAPIError, OSError) as exc:
+        if ws is not None:
+            ws.close()
+        if isinstance(exc, DataAPIError):
+            print(f"vectorize-kit: {exc.message}", file=sys.stderr)
+        else:
+            print(f"vectorize-kit: cannot listen on {args.host}:{args.port} "
+                  f"({exc.strerror or exc}). Pick another --port (0 picks a free one).",
+                  file=sys.stderr)
         return 1
 
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -223,6 +248,14 @@ def _serve(args: argparse.Namespace) -> int:
         if not tokens:
             print("Token (generated for this run, role organization-administrator; send it "
                   f"in the 'Token' header): {server.token}", flush=True)
+        else:
+            roles = sorted(tokens.values())
+            print(f"Tokens: {len(roles)} accepted (roles: {', '.join(roles)}); send one in "
+                  "the 'Token' header.", flush=True)
+        if args.host not in ("127.0.0.1", "::1", "localhost"):
+            print(f"Warning: listening on {args.host}, not only on this machine, over plain "
+                  "HTTP: anyone who can reach it and holds a token can use the database.",
+                  file=sys.stderr, flush=True)
         print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
         while server.running:
             time.sleep(0.5)

@@ -11,7 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import decimal as _decimal
+import json as _json
 import math
+import re as _re
+import secrets as _secrets
 import uuid as _uuid
 from typing import Any
 
@@ -22,6 +26,8 @@ from .errors import DataAPIError
 __all__ = [
     "MISSING",
     "canon",
+    "decimals_to_floats",
+    "dumps",
     "decode_vector",
     "is_ejson",
     "sort_key",
@@ -302,3 +308,47 @@ def json_clone(value: Any, path: str = "") -> Any:
     if isinstance(value, _uuid.UUID):
         return {"$uuid": str(value)}
     raise TypeError(f"a {type(value).__name__} at '{path}' is not a JSON value")
+
+
+def dumps(value: Any, *, default: Any = None) -> str:
+    """Compact JSON (UTF-8 text, no NaN or Infinity: ``ValueError``) in which ``Decimal``
+    values are exact JSON numbers, as the Data API writes a table's decimal columns
+    (``json.dumps`` can not write them; a float would lose digits).  ``default`` as for
+    ``json.dumps``."""
+    found: list[_decimal.Decimal] = []
+    nonce = _secrets.token_hex(6)  # so that no text of the value can pass for a marker
+
+    def mark(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: mark(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [mark(x) for x in v]
+        if isinstance(v, _decimal.Decimal):
+            found.append(v)
+            return f"\x00{nonce}:{len(found) - 1}\x00"
+        return v
+
+    text = _json.dumps(mark(value), separators=(",", ":"), ensure_ascii=False,
+                       allow_nan=False, default=default)
+    if not found:
+        return text
+    return _re.sub(rf'"\\u0000{nonce}:(\d+)\\u0000"',
+                   lambda m: _decimal_text(found[int(m[1])]), text)
+
+
+def _decimal_text(number: _decimal.Decimal) -> str:
+    if not number.is_finite():
+        raise ValueError(f"{number} is not a JSON number")
+    return str(number)
+
+
+def decimals_to_floats(value: Any) -> Any:
+    """``value`` with every ``Decimal`` in it a float (JSON read with exact numbers, where
+    only some of them need to stay exact)."""
+    if isinstance(value, _decimal.Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [decimals_to_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: decimals_to_floats(v) for k, v in value.items()}
+    return value

@@ -178,7 +178,8 @@ def test_transport_failures_are_clear_errors(db):
         remote.list_collection_names()
     assert caught.value.error_code == "DATA_API_UNREACHABLE"
     assert f"127.0.0.1:{port}" in caught.value.message and TOKEN not in str(caught.value)
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    # no exception chain: httpx's would hold the request, and its Token header
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
     envelope = remote.command({"findCollections": {}})
     assert envelope["errors"][0]["errorCode"] == "DATA_API_UNREACHABLE"
 
@@ -373,3 +374,73 @@ def test_widgets_take_a_local_database_too(db, ws):
     assert caught.value.error_code == "UNKNOWN_DATABASE"
     with pytest.raises(TypeError):
         Explorer("not a workspace")
+
+
+def test_connect_keyspace_and_missing_token(pair):
+    _, remote, served = pair
+    served.create_keyspace("other")
+    served.create_collection("there", keyspace="other")
+    scoped = connect(remote.api_endpoint, token=TOKEN, keyspace="other")
+    assert scoped.keyspace == "other" and scoped.list_collection_names() == ["there"]
+    scoped.get_collection("there").insert_one({"_id": 1})
+    assert len(served.get_collection("there", keyspace="other")) == 1
+    assert remote.list_collection_names() == []  # default_keyspace
+    with pytest.raises(vk.DataAPIError) as caught:
+        connect(remote.api_endpoint)
+    assert caught.value.error_code == "MISSING_AUTHENTICATION_TOKEN"
+    assert "connect" in dir(vk) and "serve" in dir(vk)
+
+
+def test_tokens_and_keys_a_header_can_not_carry_are_refused_unseen(pair):
+    _, remote, served = pair
+    served.create_collection("c", service=LOCAL)
+    for bad in ("AstraCS:SEC\nRET", "AstraCS:SE CRET", "AstraCS:SECRÉT"):
+        with pytest.raises(vk.DataAPIError) as caught:
+            connect(remote.api_endpoint, token=bad)
+        assert caught.value.error_code == "COMMAND_FIELD_VALUE_INVALID"
+        assert "SECR" not in str(caught.value)
+    # a token read from a file, with its line break, works
+    assert connect(remote.api_endpoint, token=TOKEN + "\n").list_collection_names() == ["c"]
+    coll = remote.get_collection("c", embedding_api_key="hf_KEY\nSECRET")
+    with pytest.raises(vk.DataAPIError) as caught:
+        coll.insert_one({"$vectorize": "x"})
+    assert caught.value.error_code == "COMMAND_FIELD_VALUE_INVALID"
+    assert "SECRET" not in str(caught.value) and caught.value.__context__ is None
+
+
+def test_insert_many_stops_when_the_endpoint_does_not_answer(db):
+    srv = DataAPIServer(db, tokens=[TOKEN])
+    port = srv.port
+    srv.stop()
+    remote = connect(f"http://127.0.0.1:{port}", token=TOKEN)
+    coll = RemoteCollection(remote, "default_keyspace", "c")  # (not looked up: it is down)
+    with pytest.raises(vk.InsertManyError) as caught:
+        coll.insert_many([{"_id": i} for i in range(250)])
+    assert len(caught.value.errors) == 1  # the first chunk failed; the others were not sent
+    assert caught.value.error_code == "DATA_API_UNREACHABLE"
+    assert "the rest of this insert_many was not sent" in caught.value.message
+
+
+def test_remote_values_as_the_local_api_takes_them(pair):
+    import decimal
+    import uuid
+
+    local, remote, _ = pair
+    answers = []
+    for db in (local, remote):
+        coll = db.create_collection("docs")
+        tid = uuid.UUID("12345678-1234-5678-1234-567812345678")
+        coll.insert_one({"_id": "u", "ref": tid})
+        answers.append(coll.find_one({"ref": tid}))
+        with pytest.raises(vk.DataAPIError) as caught:
+            coll.insert_one({"_id": "d", "price": decimal.Decimal("1.5")})
+        answers.append(caught.value.error_code)
+        table = db.create_table("t", columns={"k": "text", "d": "decimal", "u": "uuid",
+                                             "b": "blob", "when": "date"}, primary_key="k")
+        exact = decimal.Decimal("3.14159265358979323846264338327950288")
+        table.insert_one({"k": "a", "d": exact, "u": tid, "b": b"\x00\x01",
+                          "when": dt.date(2024, 2, 29)})
+        row = table.find_one({"k": "a"})
+        answers.append(row)
+        assert row["d"] == exact and isinstance(row["d"], decimal.Decimal)
+    assert answers[:3] == answers[3:]

@@ -185,15 +185,36 @@ def test_serve_command_line_with_curl(tmp_path, endpoint):
         assert again.get_database("support").list_collection_names() == ["support_articles"]
 
 
-def test_serve_command_line_refuses_an_ambiguous_database(tmp_path, capsys):
-    from vectorize_kit.cli import main, parse_tokens
+def test_serve_command_line_refuses_an_ambiguous_or_unknown_database(tmp_path, capsys):
+    from vectorize_kit.cli import main
 
     ws = vk.Workspace(tmp_path / "ws")
     ws.create_database("a")
     ws.create_database("b")
     ws.close()
-    assert main(["serve", "--workspace", str(tmp_path / "ws"), "--port", "0"]) == 1
-    assert "choose one with --database" in capsys.readouterr().err
-    assert parse_tokens(["read-only=abc", "xyz=", "plain", "database-administrator=a=b"]) == {
-        "abc": "read-only", "xyz=": "organization-administrator",
-        "plain": "organization-administrator", "a=b": "database-administrator"}
+    for extra in ([], ["--database", "zzz"]):
+        assert main(["serve", "--workspace", str(tmp_path / "ws"), "--port", "0", *extra]) == 1
+        err = capsys.readouterr().err
+        assert "it has a, b. Choose one with --database" in err, err
+    with vk.Workspace(tmp_path / "ws") as again:  # no database was made for the typo
+        assert again.list_database_names() == ["a", "b"]
+
+
+def test_serve_command_line_tokens_and_roles(capsys, tmp_path):
+    from vectorize_kit.cli import main, parse_tokens
+
+    assert parse_tokens(["read-only=abc", "AstraCS:x==", "plain", "database-administrator=a=b",
+                         "Cassandra:Y2Fz:Y2Fz"]) == {
+        "abc": "read-only", "AstraCS:x==": "organization-administrator",
+        "plain": "organization-administrator", "a=b": "database-administrator",
+        "Cassandra:Y2Fz:Y2Fz": "organization-administrator"}
+    # a mistyped role is refused, not read as a token with every right
+    for bad, why in (("readonly=secret-1", "unknown role 'readonly'"),
+                     ("read-only=", "no token after the role")):
+        with pytest.raises(ValueError, match=why) as caught:
+            parse_tokens([bad])
+        assert "secret-1" not in str(caught.value)
+        assert main(["serve", "--workspace", str(tmp_path / "ws"), "--token", bad]) == 2
+        err = capsys.readouterr().err
+        assert why in err and "secret-1" not in err
+    assert not (tmp_path / "ws").exists()  # refused before anything was opened

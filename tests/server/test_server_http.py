@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 
 import httpx
 import pytest
@@ -150,12 +151,16 @@ def test_content_type_must_be_json(http, db):
     assert db.list_collection_names() == ["x"]
 
 
-def test_bad_json_is_request_not_json(http):
-    for body in (b"{nope", b"\xff\xfe", b"[1, 2"):
-        r = http.post("/v1", content=body,
-                      headers={"Token": READ, "Content-Type": "application/json"})
-        assert r.status_code == 200
-        assert r.json()["errors"][0]["errorCode"] == "REQUEST_NOT_JSON"
+def test_bad_json_is_request_not_json(http, db):
+    db.create_table("t", columns={"k": "int", "f": "double"}, primary_key="k")
+    for body in (b"{nope", b"\xff\xfe", b"[1, 2", b'{"insertOne": {"document": {"k": NaN}}}',
+                 b'{"insertOne": {"document": {"k": 1, "f": Infinity}}}',
+                 b'{"insertOne": {"document": {"k": 1, "f": 1e400}}}'):
+        r = http.post("/v1/default_keyspace/t", content=body,
+                      headers={"Token": ADMIN, "Content-Type": "application/json"})
+        assert r.status_code == 200, body
+        assert r.json()["errors"][0]["errorCode"] == "REQUEST_NOT_JSON", body
+    assert db.get_table("t").count_documents({}, upper_bound=10) == 0
 
 
 def test_a_body_over_20_mb_is_413(http):
@@ -164,6 +169,16 @@ def test_a_body_over_20_mb_is_413(http):
                   headers={"Token": ADMIN, "Content-Type": "application/json"})
     assert r.status_code == 413
     assert r.json()["errors"][0]["errorCode"] == "REQUEST_TOO_LARGE"
+    # sent in chunks, without a Content-Length: refused too (the server stops keeping the
+    # body once it is over the limit)
+    def chunks():
+        for _ in range(24):
+            yield b" " * (1024 * 1024)
+
+    r = http.post("/v1/default_keyspace/c", content=chunks(),
+                  headers={"Token": ADMIN, "Content-Type": "application/json"})
+    assert "content-length" not in r.request.headers
+    assert r.status_code == 413
 
 
 def test_hash_comments_outside_strings_are_tolerated():
@@ -177,9 +192,30 @@ def test_hash_comments_outside_strings_are_tolerated():
 def test_command_kinds():
     assert [command_kind(c) for c in ("find", "countDocuments", "listTypes", "insertMany",
                                       "findOneAndDelete", "createCollection", "alterTable",
-                                      "dropKeyspace", "addCredential", "findCredentials")] == [
+                                      "dropKeyspace", "addCredential", "findCredentials",
+                                      "fly")] == [
         "read", "read", "read", "write", "write", "schema", "schema", "schema",
-        "integrations", "read"]
+        "integrations", "integrations", "unknown"]
+
+
+def test_every_command_of_the_dispatcher_has_a_kind():
+    """The roles follow the dispatcher's own tables: a command added there is a schema
+    change (database administrators) until it is listed as a read or a write, and an
+    integration command is the organisation's."""
+    from vectorize_kit.commands import INTEGRATION_COMMANDS, KNOWN_COMMANDS
+    from vectorize_kit.server import auth
+
+    assert auth._READS <= KNOWN_COMMANDS and auth._WRITES <= KNOWN_COMMANDS
+    assert {command_kind(c) for c in KNOWN_COMMANDS} == {"read", "write", "schema",
+                                                        "integrations"}
+    assert {c for c in KNOWN_COMMANDS if command_kind(c) == "integrations"} == set(
+        INTEGRATION_COMMANDS)
+
+
+def test_an_unknown_command_is_command_unknown_for_every_role(http):
+    for token in (READ, ADMIN, ORG):
+        r = post(http, "/v1/default_keyspace", {"fly": {}}, token=token)
+        assert (r.status_code, r.json()["errors"][0]["errorCode"]) == (200, "COMMAND_UNKNOWN")
 
 
 def test_read_only_token_reads_and_changes_nothing(http, db):
@@ -218,8 +254,9 @@ def test_database_administrator_manages_data_and_schema_but_not_integrations(htt
     assert r.status_code == 401
     assert r.json()["errors"][0]["errorCode"] == "UNAUTHORIZED_ACCESS"
     assert ws.integrations.list_credentials() == []
-    assert post(http, "/v1", {"findCredentials": {"provider": "huggingface"}}).json() == {
-        "status": {"credentials": []}}
+    # the credentials belong to the organisation: listing them is its administrator's too
+    r = post(http, "/v1", {"findCredentials": {"provider": "huggingface"}})
+    assert r.status_code == 401
 
 
 def test_organization_administrator_manages_integrations(http, ws, db):
@@ -231,7 +268,7 @@ def test_organization_administrator_manages_integrations(http, ws, db):
     assert post(http, "/v1", {"addScopedDatabases": {
         "provider": "huggingface", "name": "k1", "databases": [other.id]}}, token=ORG).json() == ok
     found = post(http, "/v1", {"findCredentials": {"provider": "huggingface"}},
-                 token=READ).json()["status"]["credentials"]
+                 token=ORG).json()["status"]["credentials"]
     assert [(c["name"], c["scopedDatabases"]) for c in found] == [
         ("k1", [{"id": db.id, "name": "testdb"}, {"id": other.id, "name": "other"}])]
     assert post(http, "/v1", {"removeScopedDatabases": {
@@ -255,6 +292,8 @@ def test_cassandra_username_password_tokens(db):
     # the same user and password with the padding left out is the same credential
     assert table.role_of(f"Cassandra:{user}:{user.rstrip('=')}") == "read-only"
     assert table.role_of(f"Cassandra:{user}:{base64.b64encode(b'other').decode()}") is None
+    # characters outside base64 are not dropped: another token
+    assert table.role_of(f"Cassandra:{user[:3]}!{user[3:]}:{user}") is None
     assert table.role_of("cassandra") is None and table.role_of("") is None
     with DataAPIServer(db, tokens={token: "database-administrator"}) as srv:
         r = httpx.post(srv.url + "/v1", json={"findKeyspaces": {}}, headers={"Token": token})
@@ -399,3 +438,112 @@ def test_workspace_closed_under_the_server(ws, db):
 def test_vk_exports_serve_and_connect():
     assert vk.serve is serve
     assert vk.connect.__module__ == "vectorize_kit.server.remote"
+
+
+def test_a_trailing_slash_is_served_not_redirected(http, db):
+    r = post(http, "/api/json/v1/default_keyspace/", {"createCollection": {"name": "c"}})
+    assert (r.status_code, r.json()) == (200, {"status": {"ok": 1}})
+    r = post(http, "/v1/default_keyspace/c/", {"insertOne": {"document": {"_id": 1}}})
+    assert r.json() == {"status": {"insertedIds": [1]}}
+    assert post(http, "/v1/", {"findKeyspaces": {}}).status_code == 200
+
+
+def test_every_request_is_logged_without_its_token(server, http, caplog):
+    caplog.set_level(logging.DEBUG, logger="vectorize_kit.server")
+    http.post("/v1", json={"findKeyspaces": {}})  # no token
+    post(http, "/v1", {"findKeyspaces": {}}, token="wrong-token-123")
+    post(http, "/v1/default_keyspace/none", {"find": {}})
+    post(http, "/v1/default_keyspace", {"createCollection": {"name": "x"}}, token=READ)
+    lines = [r.getMessage() for r in caplog.records if r.name == "vectorize_kit.server"]
+    assert [re.sub(r" [\d.]+ ms$", "", line) for line in lines] == [
+        "/v1 - role=- -> 401 MISSING_AUTHENTICATION_TOKEN",
+        "/v1 - role=- -> 401 UNAUTHENTICATED_REQUEST",
+        "/v1/default_keyspace/none find role=database-administrator -> 200 "
+        "UNKNOWN_COLLECTION_OR_TABLE",
+        "/v1/default_keyspace createCollection role=read-only -> 401 UNAUTHORIZED_ACCESS",
+    ]
+    assert "wrong-token-123" not in caplog.text and READ not in caplog.text
+
+
+def test_unauthorized_general_command_names_no_keyspace(http):
+    err = post(http, "/v1", {"createKeyspace": {"name": "k"}}, token=READ).json()["errors"][0]
+    assert "collection: none (a general command)." in err["message"]
+
+
+def test_general_and_keyspace_commands_go_to_their_own_level(http, db):
+    r = post(http, "/v1", {"createCollection": {"name": "c"}}).json()
+    assert r["errors"][0]["errorCode"] == "COMMAND_UNKNOWN"
+    assert "/v1/<keyspace>" in r["errors"][0]["message"]
+    r = post(http, "/v1/default_keyspace", {"findKeyspaces": {}}).json()
+    assert r["errors"][0]["errorCode"] == "COMMAND_UNKNOWN"
+    assert "send it to POST /v1" in r["errors"][0]["message"]
+    assert db.list_collection_names() == []
+
+
+def test_decimal_columns_travel_exactly(http, db):
+    import decimal
+
+    table = db.create_table("t", columns={"k": "text", "d": "decimal", "n": "varint"},
+                            primary_key="k")
+    exact = "3.14159265358979323846264338327950288"
+    r = http.post("/v1/default_keyspace/t", headers={"Token": ADMIN,
+                                                     "Content-Type": "application/json"},
+                  content='{"insertOne": {"document": {"k": "pi", "d": ' + exact
+                  + ', "n": 1' + "0" * 30 + '}}}')
+    assert r.json()["status"]["insertedIds"] == [["pi"]]
+    assert table.find_one({"k": "pi"})["d"] == decimal.Decimal(exact)
+    text = post(http, "/v1/default_keyspace/t", {"find": {}}).text
+    assert f'"d":{exact}' in text and '"n":1' + "0" * 30 in text
+
+
+def test_a_read_does_not_wait_for_an_insert_that_is_embedding(hf_ws, endpoint):
+    """An insert's $vectorize texts are embedded before it takes the collection's lock: a
+    find on the same collection is answered while the insert's provider request is still
+    in flight."""
+    import threading
+
+    from vectorize_kit.embedding.hf_endpoint import Fault
+
+    db = hf_ws.create_database("busy")
+    hf_ws.integrations.add_credential("huggingface", "k1", HF_TOKEN, databases=[db])
+    coll = db.create_collection("c", service={"provider": "huggingface",
+                                              "modelName": MODEL_NAME})
+    coll.insert_one({"_id": "first", "$vectorize": "already here"})
+    endpoint.faults.append(Fault("latency", delay=3.0))
+    with DataAPIServer(db, tokens=[ADMIN]) as srv, httpx.Client(base_url=srv.url) as http:
+        insert = threading.Thread(target=post, args=(http, "/v1/default_keyspace/c", {
+            "insertMany": {"documents": [{"_id": i, "$vectorize": f"text {i}"}
+                                         for i in range(10)]}}))
+        before = len(endpoint.requests)
+        insert.start()
+        while endpoint.peak_in_flight == 0:  # the insert's request reached the provider
+            insert.join(0.01)
+        found = post(http, "/v1/default_keyspace/c", {"find": {}}, token=ADMIN).json()
+        assert insert.is_alive()  # still waiting on the provider
+        assert [d["_id"] for d in found["data"]["documents"]] == ["first"]
+        insert.join(60)
+    assert len(coll.find({}).to_list()) == 11
+    assert len(endpoint.requests) == before + 1  # embedded once, not again under the lock
+
+
+def test_an_embedding_failure_before_the_lock_is_reported_once(hf_ws, endpoint):
+    db = hf_ws.create_database("fails")
+    coll = db.create_collection("c", service={"provider": "huggingface",
+                                              "modelName": MODEL_NAME})
+    answer = coll.command({"insertMany": {"documents": [{"_id": 1, "$vectorize": "a"},
+                                                        {"_id": 2}]}},
+                          embedding_api_key="hf_wrong")
+    assert answer["errors"][0]["errorCode"] == "EMBEDDING_PROVIDER_CLIENT_ERROR"
+    assert "status" not in answer and len(coll.find({}).to_list()) == 0
+    assert [q["status"] for q in endpoint.requests] == [401]  # asked once, not twice
+
+
+def test_server_guards(db, ws):
+    with pytest.raises(TypeError, match="local workspace"):
+        DataAPIServer(vk.connect("http://127.0.0.1:9", token="t"))
+    srv = DataAPIServer(db, tokens=(t for t in ["gen-token"]))
+    assert srv.token == "gen-token"
+    srv.start()
+    srv.stop()
+    with pytest.raises(RuntimeError, match="make a new one"):
+        srv.start()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .. import limits
 from ..errors import DataAPIError
 from ..models import LongTextPolicy
 from .core import Result, logger, unwrap
@@ -39,11 +40,16 @@ from .state import (
 from .tables import TABLE_KEYSPACE_COMMANDS, TABLE_SCHEMA_COMMANDS, index_owner_by_column
 
 TABLE_COMMANDS = {**TABLE_SCHEMA_COMMANDS, **TABLE_ROW_COMMANDS}
+#: Commands of the general endpoint (``/v1``), those of a keyspace, and every command known.
 GENERAL = {**GENERAL_COMMANDS, **INTEGRATION_COMMANDS}
+KNOWN_COMMANDS = frozenset({*GENERAL, *KEYSPACE_COMMANDS, *TABLE_KEYSPACE_COMMANDS,
+                            *COLLECTION_COMMANDS, *TABLE_COMMANDS})
 DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS}
 
 __all__ = [
     "GENERAL",
+    "INTEGRATION_COMMANDS",
+    "KNOWN_COMMANDS",
     "bulk_delete",
     "chunk_id",
     "credential_name",
@@ -86,7 +92,8 @@ def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = 
         raise DataAPIError(
             "COMMAND_UNKNOWN",
             f"Command '{name}' is a collection or table command: send it to a collection "
-            "or table (Collection.command, Table.command), not to the database.",
+            "or table (over HTTP: POST /v1/<keyspace>/<name>; in Python: Collection.command "
+            "or Table.command), not to the database or a keyspace.",
         )
     raise _unknown(name, "Database", {**GENERAL, **DATABASE_COMMANDS})
 
@@ -136,17 +143,46 @@ def _wrong_kind(name: str, target: SchemaObjectState) -> DataAPIError:
 
 @contextmanager
 def _request(coll: SchemaObjectState, api_key: str | None,
-             long_text: LongTextPolicy | None) -> Iterator[None]:
+             long_text: LongTextPolicy | None,
+             failure: DataAPIError | None = None) -> Iterator[None]:
     """Hold the collection's lock for one request, with that request's options set on it."""
     with coll.lock:
         _check_usable(coll)
         coll.request_api_key = api_key
         coll.request_long_text = long_text or LongTextPolicy()
+        coll.request_failure = failure
         try:
             yield
         finally:
             coll.request_api_key = None
             coll.request_long_text = LongTextPolicy()
+            coll.request_failure = None
+
+
+def _embed_ahead(coll: SchemaObjectState, name: str, body: dict, api_key: str | None,
+                 long_text: LongTextPolicy | None) -> DataAPIError | None:
+    """Embed an insert's ``$vectorize`` texts into the cache before it takes the collection's
+    lock, so that the other commands on the collection (reads above all) do not wait on the
+    provider; the insert then finds them there. How it failed, if it did: the insert reports
+    it (with what else it finds wrong first), without calling the provider again."""
+    if (not isinstance(coll, CollectionState) or coll.settings.service is None
+            or coll.closed or coll.dropped or name not in ("insertOne", "insertMany")
+            or (long_text is not None and long_text.mode != "truncate")):
+        return None
+    docs = body.get("documents") if name == "insertMany" else [body.get("document")]
+    if not isinstance(docs, list) or len(docs) > limits.MAX_INSERT_MANY:
+        return None
+    texts = [d["$vectorize"] for d in docs if isinstance(d, dict)
+             and isinstance(d.get("$vectorize"), str) and d["$vectorize"].strip()]
+    if not texts:
+        return None
+    try:
+        coll.embed(list(dict.fromkeys(texts)), api_key=api_key)
+    except DataAPIError as exc:
+        return exc
+    except Exception:  # e.g. the workspace closed meanwhile: the insert will say so
+        logger.debug("embedding an insert's texts ahead failed", exc_info=True)
+    return None
 
 
 def execute_collection(coll: SchemaObjectState, command: Any, *,
@@ -167,7 +203,8 @@ def execute_collection(coll: SchemaObjectState, command: Any, *,
         if name in other:
             raise _wrong_kind(name, coll)
         raise _unknown(name, coll.kind.title(), commands)
-    with _request(coll, embedding_api_key, long_text):
+    failure = _embed_ahead(coll, name, body, embedding_api_key, long_text)
+    with _request(coll, embedding_api_key, long_text, failure):
         return handler(coll, body)
 
 

@@ -77,7 +77,7 @@ class SchemaObjectState:
 
     ``request_api_key`` and ``request_long_text`` are the options of the command being run
     (set under ``lock``): its x-embedding-api-key and what to do with texts over the model's
-    token limit.
+    token limit; ``request_failure``, how embedding its texts failed before it took the lock.
     """
 
     kind = "collection"
@@ -91,24 +91,26 @@ class SchemaObjectState:
         self.closed = False
         self.request_api_key: str | None = None
         self.request_long_text = LongTextPolicy()
+        self.request_failure: DataAPIError | None = None
 
     @property
     def qualified_name(self) -> str:
         return f"{self.keyspace}.{self.name}"
 
-    def vectorize(self, service: dict, texts: list[str], *, kind: Kind = "passage"
-                  ) -> np.ndarray:
+    def vectorize(self, service: dict, texts: list[str], *, kind: Kind = "passage",
+                  api_key: str | None = None) -> np.ndarray:
         """Vectors for texts through an embedding ``service`` (a collection's or a vector
         column's).
 
         ``kind="query"`` adds the model's query prefix (e.g. BGE's instruction), passages get
         the passage prefix. The key is the request's ``x-embedding-api-key`` when given, else
         the secret of the service's credential, which must still exist and still have the
-        database in its scope.
+        database in its scope. ``api_key`` is the key of a call made outside a request (an
+        insert's texts embedded before it takes the collection's lock).
         """
         info = PROVIDERS[service["provider"]]
         model = model_of(service)
-        key = self._api_key(service) if info.external else None
+        key = self._api_key(service, api_key) if info.external else None
         prefix = model.query_prefix if kind == "query" else model.passage_prefix
         try:
             endpoint = self.database.workspace.endpoints.get(info.name)
@@ -127,6 +129,10 @@ class SchemaObjectState:
         where = info.name if endpoint is None else f"{info.name}@{endpoint}"
         vectors = cache.get_many(where, model.name, sent)
         todo = list(dict.fromkeys(t for t, v in zip(sent, vectors) if v is None))
+        if todo and self.request_failure is not None:
+            # these very texts just failed, before the lock: the same error, without asking
+            # the provider (and waiting out its retries) a second time
+            raise self.request_failure
         if todo:
             fresh = provider.embed(todo, model=model.name, kind=kind, api_key=key)
             if fresh.shape != (len(todo), model.dimension):
@@ -142,10 +148,10 @@ class SchemaObjectState:
             vectors = [found[t] if v is None else v for t, v in zip(sent, vectors)]
         return np.stack(vectors).astype(np.float32, copy=False)
 
-    def _api_key(self, service: dict) -> Secret:
+    def _api_key(self, service: dict, api_key: str | None = None) -> Secret:
         provider = service["provider"]
-        if self.request_api_key:
-            return Secret(self.request_api_key)
+        if api_key or self.request_api_key:
+            return Secret(api_key or self.request_api_key)  # type: ignore[arg-type]
         auth = service.get("authentication")
         if not auth:
             raise missing_key_error(provider)
@@ -188,10 +194,11 @@ class CollectionState(SchemaObjectState):
         self.settings = settings
         self.store = store
 
-    def embed(self, texts: list[str], *, kind: Kind = "passage") -> np.ndarray:
+    def embed(self, texts: list[str], *, kind: Kind = "passage",
+              api_key: str | None = None) -> np.ndarray:
         """Vectors for ``$vectorize`` texts through the collection's embedding service."""
         assert self.settings.service is not None
-        return self.vectorize(self.settings.service, texts, kind=kind)
+        return self.vectorize(self.settings.service, texts, kind=kind, api_key=api_key)
 
     @property
     def model(self) -> ModelInfo:

@@ -28,35 +28,59 @@ path, command name, status and time.
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
+import math
 import time
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..commands import DatabaseState, Result, envelope_of, execute_collection, execute_database
+from ..commands import (
+    GENERAL,
+    KNOWN_COMMANDS,
+    DatabaseState,
+    Result,
+    TableState,
+    envelope_of,
+    execute_collection,
+    execute_database,
+)
 from ..commands.core import unwrap
 from ..errors import HTTP_STATUS, DataAPIError
+from ..values import decimals_to_floats, dumps
 from .auth import TokenTable, allowed
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "WORKER_THREADS", "create_app", "parse_body"]
 
 logger = logging.getLogger("vectorize_kit.server")
 
 #: The largest request body accepted (the Data API's quarkus.http.limits.max-body-size).
 MAX_BODY_BYTES = 20 * 1024 * 1024
+#: Commands run at once, each in a thread of its own.
+WORKER_THREADS = 64
 
 
 def _reply(envelope: dict) -> Response:
+    try:
+        body = dumps(envelope)  # decimal columns as exact numbers
+    except (TypeError, ValueError) as exc:  # a bug of ours: say so in the envelope
+        logger.exception("an answer could not be written as JSON")
+        envelope = Result(errors=[DataAPIError(
+            "SERVER_UNHANDLED_ERROR", f"Server failed: the answer could not be written as "
+            f"JSON ({exc}). This is a bug in vectorize_kit: please report it with the "
+            "command that caused it.")]).envelope()
+        body = dumps(envelope)
     errors = envelope.get("errors") or ()
     status = HTTP_STATUS.get(errors[0]["errorCode"], 200) if errors else 200
-    body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return Response(body.encode(), status_code=status, media_type="application/json")
+    response = Response(body.encode(), status_code=status, media_type="application/json")
+    response.error_code = errors[0]["errorCode"] if errors else ""  # for the request log
+    return response
 
 
 def _error(code: str, message: str) -> Response:
@@ -88,26 +112,85 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def parse_body(raw: bytes) -> Any:
-    """The request's JSON (``#`` comments tolerated); ``REQUEST_NOT_JSON`` otherwise."""
+def _exact(text: str) -> decimal.Decimal:
+    number = decimal.Decimal(text)
+    if math.isinf(float(number)):
+        raise ValueError(f"number {text} is out of range")
+    return number
+
+
+def table_numbers(command: Any, schema: dict) -> Any:
+    """A table command read with exact numbers: kept exact in the values of its decimal
+    columns (rows inserted, ``$set`` and ``$push``), floats everywhere else, as the
+    dispatcher takes them."""
+    exact = {n for n, c in schema["columns"].items()
+             if "decimal" in (c.get("type"), c.get("keyType"), c.get("valueType"))}
+
+    def row(values: Any) -> Any:
+        if not isinstance(values, dict):
+            return decimals_to_floats(values)
+        return {k: v if k in exact else decimals_to_floats(v) for k, v in values.items()}
+
+    if not isinstance(command, dict) or len(command) != 1:
+        return decimals_to_floats(command)
+    ((name, body),) = command.items()
+    if not isinstance(body, dict):
+        return decimals_to_floats(command)
+    out = {}
+    for key, value in body.items():
+        if key == "document":
+            out[key] = row(value)
+        elif key == "documents" and isinstance(value, list):
+            out[key] = [row(v) for v in value]
+        elif key == "update" and isinstance(value, dict):
+            out[key] = {op: row(v) if op in ("$set", "$push") else decimals_to_floats(v)
+                        for op, v in value.items()}
+        else:
+            out[key] = decimals_to_floats(value)
+    return {name: out}
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number {text} is out of range")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _loads(text: str, exact: bool) -> Any:
+    """Strict JSON: no NaN, Infinity or numbers too large for a double (as the Data API);
+    ``exact``: numbers with a fraction as ``Decimal``."""
+    return json.loads(text, parse_float=_exact if exact else _finite,
+                      parse_constant=_no_constant)
+
+
+def parse_body(raw: bytes, *, exact: bool = False) -> Any:
+    """The request's JSON (``#`` comments tolerated); ``REQUEST_NOT_JSON`` otherwise.
+    ``exact``: numbers with a fraction as ``Decimal`` (for a table's decimal columns)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataAPIError("REQUEST_NOT_JSON", f"Request not valid JSON, problem: not UTF-8 "
                            f"({exc.reason} at byte {exc.start}). Resend request as valid "
                            "JSON.") from None
+    problem = None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as first:
-        if "#" in text:
-            try:
-                return json.loads(strip_comments(text))
-            except json.JSONDecodeError:
-                pass
-        raise DataAPIError(
-            "REQUEST_NOT_JSON",
-            f"Request not valid JSON, problem: {first.msg} at line {first.lineno} column "
-            f"{first.colno}. Resend request as valid JSON.") from None
+        return _loads(text, exact)
+    except json.JSONDecodeError as exc:
+        problem = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    except ValueError as exc:
+        problem = str(exc)
+    if "#" in text:
+        try:
+            return _loads(strip_comments(text), exact)
+        except ValueError:
+            pass
+    raise DataAPIError("REQUEST_NOT_JSON", f"Request not valid JSON, problem: {problem}. "
+                       "Resend request as valid JSON.")
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -115,62 +198,109 @@ def _is_json(content_type: str | None) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
+def _check_level(command: str, keyspace: str | None) -> None:
+    """General commands go to ``/v1``, keyspace commands to ``/v1/{keyspace}``, as in the
+    Data API (``COMMAND_UNKNOWN`` elsewhere)."""
+    if keyspace is None and command not in GENERAL and command in KNOWN_COMMANDS:
+        raise DataAPIError(
+            "COMMAND_UNKNOWN",
+            f"Command '{command}' is not a general command: send it to a keyspace (POST "
+            f"/v1/<keyspace>, e.g. /v1/default_keyspace) or to a collection or table (POST "
+            "/v1/<keyspace>/<name>), not to /v1.")
+    if keyspace is not None and command in GENERAL:
+        raise DataAPIError(
+            "COMMAND_UNKNOWN",
+            f"Command '{command}' is a general command: send it to POST /v1, not to keyspace "
+            f"'{keyspace}'.")
+
+
+async def _body(request: Request) -> bytes | None:
+    """The body, or ``None`` once it is over :data:`MAX_BODY_BYTES` (read no further, with
+    or without a Content-Length)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def create_app(database: DatabaseState, tokens: TokenTable) -> Starlette:
     """The ASGI application serving ``database`` to requests bearing one of ``tokens``."""
+    # commands run in worker threads (they take locks, write files and call providers);
+    # more of them than anyio's default 40, so that requests waiting on one busy collection
+    # leave threads for the others
+    workers = anyio.CapacityLimiter(WORKER_THREADS)
 
-    def run(role: str, keyspace: str | None, name: str | None, command: Any,
+    def run(role: str, keyspace: str | None, name: str | None, command: Any, raw: bytes,
             api_key: str | None) -> dict:
         def dispatch() -> Result:
+            body = command
             cmd_name, _ = unwrap(command)
-            where = (f"{keyspace}.{name}" if name else keyspace) or "the database"
+            where = (f"{keyspace}.{name}" if name else keyspace) or "none (a general command)"
             allowed(role, cmd_name, where)
             if name is not None:
                 target = database.collection(keyspace, name)
-                return execute_collection(target, command, embedding_api_key=api_key)
+                if isinstance(target, TableState):
+                    body = table_numbers(parse_body(raw, exact=True), target.schema)
+                return execute_collection(target, body, embedding_api_key=api_key)
+            _check_level(cmd_name, keyspace)
             return execute_database(database, command, keyspace=keyspace)
 
         return envelope_of(dispatch)
 
-    async def endpoint(request: Request) -> Response:
-        started = time.perf_counter()
+    async def answer(request: Request) -> tuple[Response, Any, str | None]:
+        """The response, the command (once read) and the token's role (once known)."""
         token = request.headers.get("token") or request.headers.get("x-cassandra-token")
         if not token:
             return _error("MISSING_AUTHENTICATION_TOKEN",
                           "Role unauthorized for operation: Missing token, expecting one in "
-                          "the Token header.")
+                          "the Token header."), None, None
         role = tokens.role_of(token)
         if role is None:
             return _error("UNAUTHENTICATED_REQUEST",
                           "Authentication failed for request due to invalid token.\n\nResend "
-                          "with valid authentication token.")
+                          "with valid authentication token."), None, None
         if not _is_json(request.headers.get("content-type")):
             shown = request.headers.get("content-type") or "(none)"
             return _error("UNSUPPORTED_CONTENT_TYPE",
                           f"Request sent with unsupported 'Content-Type' header: {shown}\n\n"
-                          "Resend with supported 'Content-Type' header (application/json).")
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return _error("REQUEST_TOO_LARGE", f"Request body of {length} bytes is over the "
-                          f"limit of {MAX_BODY_BYTES} bytes: send fewer documents at a time.")
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            return _error("REQUEST_TOO_LARGE", f"Request body of {len(raw)} bytes is over the "
-                          f"limit of {MAX_BODY_BYTES} bytes: send fewer documents at a time.")
-        keyspace = request.path_params.get("keyspace")
-        name = request.path_params.get("collection")
+                          "Resend with supported 'Content-Type' header (application/json)."
+                          ), None, role
+        raw = await _body(request)
+        if raw is None:
+            return _error("REQUEST_TOO_LARGE", f"Request body over the limit of "
+                          f"{MAX_BODY_BYTES} bytes: send fewer documents at a time."), None, role
         try:
             command = parse_body(raw)
         except DataAPIError as exc:
-            return _reply(Result(errors=[exc]).envelope())
+            return _reply(Result(errors=[exc]).envelope()), None, role
         api_key = request.headers.get("x-embedding-api-key") or None
-        envelope = await run_in_threadpool(run, role, keyspace, name, command, api_key)
-        response = _reply(envelope)
-        logger.debug("%s %s %s %d %.1f ms", request.url.path,
-                     next(iter(command), "?") if isinstance(command, dict) else "?", role,
-                     response.status_code, (time.perf_counter() - started) * 1e3)
+        envelope = await anyio.to_thread.run_sync(
+            run, role, request.path_params.get("keyspace"),
+            request.path_params.get("collection"), command, raw, api_key, limiter=workers)
+        return _reply(envelope), command, role
+
+    async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        response, command, role = await answer(request)
+        if logger.isEnabledFor(logging.DEBUG):  # never a header: no token, no provider key
+            name = next(iter(command), "?") if isinstance(command, dict) and command else "-"
+            code = getattr(response, "error_code", "")
+            logger.debug("%s %s role=%s -> %d%s %.1f ms", request.url.path, name, role or "-",
+                         response.status_code, f" {code}" if code else "",
+                         (time.perf_counter() - started) * 1e3)
         return response
 
-    routes = [Route(prefix + path, endpoint, methods=["POST"])
-              for prefix in ("", "/api/json")
-              for path in ("/v1", "/v1/{keyspace}", "/v1/{keyspace}/{collection}")]
-    return Starlette(routes=routes)
+    # each path with and without a trailing slash (no redirect: a redirected POST loses its
+    # body with clients that do not follow 307s)
+    paths = ("/v1", "/v1/{keyspace}", "/v1/{keyspace}/{collection}")
+    routes = [Route(prefix + path + slash, endpoint, methods=["POST"])
+              for prefix in ("", "/api/json") for path in paths for slash in ("", "/")]
+    app = Starlette(routes=routes)
+    app.router.redirect_slashes = False
+    return app

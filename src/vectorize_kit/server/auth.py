@@ -7,8 +7,8 @@ request may do (seed 002, "Permissions required for vectorize"):
   embedding providers);
 - ``database-administrator``: reads, writes and every schema change of the database: creating
   collections and tables with a vectorize service, altering tables, indexes, keyspaces;
-- ``organization-administrator``: all of that, and managing the embedding provider
-  integrations: credentials and their scoped databases.
+- ``organization-administrator``: all of that, and the embedding provider integrations:
+  credentials and their scoped databases (listing them included).
 
 A token may also be the ``Cassandra:<base64 user>:<base64 password>`` form that astrapy's
 ``UsernamePasswordTokenProvider`` sends to HCD and DSE; it matches a configured token of the
@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
+from ..commands import INTEGRATION_COMMANDS, KNOWN_COMMANDS
 from ..errors import DataAPIError
 
 __all__ = ["ROLES", "Role", "TokenTable", "allowed", "command_kind"]
@@ -35,38 +37,35 @@ ROLES: tuple[str, ...] = ("read-only", "database-administrator", "organization-a
 
 _READS = frozenset({
     "find", "findOne", "countDocuments", "estimatedDocumentCount", "findCollections",
-    "listTables", "listIndexes", "findKeyspaces", "findNamespaces", "findEmbeddingProviders",
-    "findRerankingProviders", "listTypes", "findCredentials",
+    "listTables", "listIndexes", "findKeyspaces", "findEmbeddingProviders", "listTypes",
 })
 _WRITES = frozenset({
     "insertOne", "insertMany", "updateOne", "updateMany", "deleteOne", "deleteMany",
     "findOneAndUpdate", "findOneAndReplace", "findOneAndDelete",
 })
-_INTEGRATIONS = frozenset({
-    "addCredential", "rotateCredential", "removeCredential", "addScopedDatabases",
-    "removeScopedDatabases",
-})
-# everything else is a schema change (createCollection, createTable, alterTable, indexes,
-# keyspaces...) or a command the dispatcher does not know (it answers COMMAND_UNKNOWN)
+# the integrations (findCredentials included: credentials belong to the organisation); every
+# other command the dispatcher knows is a schema change; one it does not know goes through to
+# be answered COMMAND_UNKNOWN, whatever the role
 
 _ALLOWED = {
-    "read-only": {"read"},
-    "database-administrator": {"read", "write", "schema"},
-    "organization-administrator": {"read", "write", "schema", "integrations"},
+    "read-only": {"read", "unknown"},
+    "database-administrator": {"read", "write", "schema", "unknown"},
+    "organization-administrator": {"read", "write", "schema", "integrations", "unknown"},
 }
 _WHAT = {"write": "a write", "schema": "a schema change",
          "integrations": "a change of the embedding provider integrations"}
 
 
 def command_kind(name: str) -> str:
-    """``read``, ``write``, ``schema`` or ``integrations``: what a command does."""
+    """``read``, ``write``, ``schema``, ``integrations``, or ``unknown`` (a command the
+    dispatcher does not know): what a command does."""
     if name in _READS:
         return "read"
     if name in _WRITES:
         return "write"
-    if name in _INTEGRATIONS:
+    if name in INTEGRATION_COMMANDS:
         return "integrations"
-    return "schema"
+    return "schema" if name in KNOWN_COMMANDS else "unknown"
 
 
 def allowed(role: str, command: str, where: str) -> None:
@@ -87,19 +86,22 @@ def allowed(role: str, command: str, where: str) -> None:
     )
 
 
-def _canonical(token: str) -> str:
-    """A token as compared: the ``Cassandra:<b64>:<b64>`` form by its decoded user and
-    password (so that base64 padding and alphabet do not matter), any other as it is."""
+def _canonical(token: str) -> bytes:
+    """A token as compared: the SHA-256 of the ``Cassandra:<b64>:<b64>`` form's decoded user
+    and password (so that base64 padding and the URL-safe alphabet do not matter), or of the
+    token itself; the same length whatever the token, for a constant-time comparison."""
     parts = token.split(":")
     if len(parts) == 3 and parts[0] == "Cassandra":
         try:
-            user, password = (base64.b64decode(p + "=" * (-len(p) % 4), validate=False)
+            user, password = (base64.b64decode(p.replace("-", "+").replace("_", "/")
+                                               + "=" * (-len(p) % 4), validate=True)
                               for p in parts[1:])
         except (binascii.Error, ValueError):
-            return "token:" + token
-        return "cassandra:" + base64.b16encode(user).decode() + ":" + base64.b16encode(
-            password).decode()
-    return "token:" + token
+            pass
+        else:
+            return hashlib.sha256(b"cassandra:" + base64.b16encode(user) + b":"
+                                  + base64.b16encode(password)).digest()
+    return hashlib.sha256(b"token:" + token.encode("utf-8", "surrogatepass")).digest()
 
 
 class TokenTable:
@@ -116,7 +118,7 @@ class TokenTable:
         if isinstance(tokens, str):
             tokens = {tokens: "organization-administrator"}
         elif tokens is not None and not isinstance(tokens, Mapping):
-            tokens = dict.fromkeys(tokens, "organization-administrator")
+            tokens = dict.fromkeys(list(tokens), "organization-administrator")
         self.generated: str | None = None
         if not tokens:
             self.generated = "AstraCS:" + secrets.token_urlsafe(32)
@@ -127,14 +129,14 @@ class TokenTable:
                 raise ValueError("a token must be a non-empty string")
             if role not in ROLES:
                 raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-            self._entries.append((_canonical(token).encode(), role))
+            self._entries.append((_canonical(token), role))
 
     def role_of(self, token: str | None) -> str | None:
         """The role of a request's token, or ``None`` for an unknown token (every entry is
         compared, in constant time each)."""
         if not token:
             return None
-        given = _canonical(token).encode()
+        given = _canonical(token)
         found = None
         for known, role in self._entries:
             if hmac.compare_digest(given, known) and found is None:

@@ -24,11 +24,11 @@ envelope ``DATA_API_HTTP_ERROR``. The token is never shown by a repr, a log or a
 
 from __future__ import annotations
 
+import decimal
 import html
 import itertools
 import json
 import re
-import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,13 +50,16 @@ from ..commands import GENERAL, Result
 from ..errors import DataAPIError
 from ..store.columns import parse_column
 from ..store.rows import key_columns
-from ..values import decode_vector
+from ..values import decimals_to_floats, decode_vector, dumps, json_clone
 
 __all__ = ["RemoteCollection", "RemoteDatabase", "RemoteTable", "connect"]
 
 _ASTRA_HOST = re.compile(r"^(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
                          r"[0-9a-f]{12})-[a-z0-9-]+\.apps\.astra[a-z-]*\.datastax\.com$")
 _versions = itertools.count(1)
+# the commands of the general endpoint /v1: the Data API's (reference §1.1) and vectorize_kit's
+_GENERAL = frozenset({*GENERAL, "findRerankingProviders", "createNamespace", "dropNamespace",
+                      "findNamespaces"})
 
 
 def _error(obj: Any) -> DataAPIError:
@@ -78,7 +81,7 @@ def result_of(envelope: dict) -> Result:
     raises its first error, as the in-process dispatcher does."""
     errors = [_error(e) for e in envelope.get("errors") or ()]
     status, data = envelope.get("status"), envelope.get("data")
-    if errors and not status and data is None:
+    if errors and not set(status or ()) - {"warnings"} and data is None:
         raise errors[0]
     return Result(status=status, data=data, errors=errors)
 
@@ -86,8 +89,9 @@ def result_of(envelope: dict) -> Result:
 class RemoteDatabase(Database):
     """A database behind a Data API endpoint (see :func:`connect`)."""
 
-    def __init__(self, api_endpoint: str, token: str, *, api_path: str | None = None,
-                 timeout: float = 60.0, caller: str | None = None) -> None:
+    def __init__(self, api_endpoint: str, token: str | None, *, keyspace: str | None = None,
+                 api_path: str | None = None, timeout: float = 60.0,
+                 caller: str | None = None) -> None:
         import httpx
 
         parts = urlsplit(api_endpoint.rstrip("/"))
@@ -98,8 +102,12 @@ class RemoteDatabase(Database):
                                f"http://127.0.0.1:8181, not {api_endpoint!r}.")
         if not isinstance(token, str) or not token.strip():
             raise DataAPIError("MISSING_AUTHENTICATION_TOKEN",
-                               "connect() needs the application token (token=...).")
-        self.api_endpoint = f"{parts.scheme}://{parts.netloc}"
+                               "connect() needs the endpoint's application token: "
+                               "vk.connect(api_endpoint, token='AstraCS:...').")
+        token = _header_value(token.strip(), "token")
+        self.keyspace = keyspace or limits.DEFAULT_KEYSPACE
+        # (no user:password@ part: it would show in reprs and messages)
+        self.api_endpoint = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
         found = _ASTRA_HOST.match(parts.hostname or "")
         self._id = found["id"] if found else self.api_endpoint
         if api_path is None:  # Astra's gateway serves /api/json/v1; HCD and DSE serve /v1
@@ -109,39 +117,49 @@ class RemoteDatabase(Database):
         self._client = httpx.Client(
             timeout=timeout, headers={"Token": token, "Accept": "application/json",
                                       "User-Agent": f"{caller} {agent}" if caller else agent})
-        self._lock = threading.Lock()
 
     # -- transport -----------------------------------------------------------------------------
-    def _post(self, parts: tuple[str, ...], cmd: Any, api_key: str | None = None) -> dict:
-        """POST one command; the envelope (HTTP errors with an envelope included)."""
+    def _post(self, parts: tuple[str, ...], cmd: Any, api_key: str | None = None, *,
+              default: Any = None, decimals: bool = False) -> dict:
+        """POST one command; the envelope (HTTP errors with an envelope included).
+        ``default`` turns the command's Python values into JSON; ``decimals`` reads the
+        answer's numbers with a fraction as ``Decimal`` (exact, for a table's decimal
+        columns)."""
         import httpx
 
         url = "/".join((self._base, *parts))
         headers = {"Content-Type": "application/json"}
         if api_key:
-            headers["x-embedding-api-key"] = api_key
+            headers["x-embedding-api-key"] = _header_value(api_key, "embedding_api_key")
         try:
-            body = json.dumps(cmd, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False, default=_json_default)
+            body = dumps(cmd, default=default)
         except (TypeError, ValueError) as exc:
-            raise DataAPIError("REQUEST_NOT_JSON", f"The command can not be sent as JSON: "
-                               f"{exc}.") from None
+            raise DataAPIError("SHRED_BAD_DOCUMENT_TYPE", f"The command is not valid JSON: "
+                               f"{exc}. Convert the value (e.g. NaN to null) and resend."
+                               ) from None
+        # Errors are raised after the ``except`` blocks, never inside them: httpx's exception
+        # (whose request holds the Token header) must not be their context.
+        failure = None
         try:
             response = self._client.post(url, content=body.encode(), headers=headers)
         except httpx.TimeoutException:
+            failure = "timeout"
+        except httpx.TransportError as exc:
+            failure = type(exc).__name__
+        if failure == "timeout":
             raise DataAPIError(
                 "DATA_API_TIMEOUT",
                 f"The Data API endpoint {self.api_endpoint} did not answer {_name(cmd)} in "
                 f"time (timeout {self._client.timeout.read} s). It may still have run it: "
-                "check before retrying a write.") from None
-        except httpx.TransportError as exc:
+                "check before retrying a write.")
+        if failure is not None:
             raise DataAPIError(
                 "DATA_API_UNREACHABLE",
-                f"Could not reach the Data API endpoint {self.api_endpoint} "
-                f"({type(exc).__name__}: {exc}). Check the URL and that the server is "
-                "running.") from None
+                f"Could not reach the Data API endpoint {self.api_endpoint} ({failure}). "
+                "Check the URL and that the server is running.")
         try:
-            envelope = response.json()
+            envelope = json.loads(response.content,
+                                  parse_float=decimal.Decimal if decimals else float)
         except ValueError:
             envelope = None
         if not isinstance(envelope, dict) or not (
@@ -155,7 +173,7 @@ class RemoteDatabase(Database):
 
     def _target(self, cmd: Any, keyspace: str | None) -> tuple[str, ...]:
         name = _name(cmd)
-        return () if name in GENERAL else (keyspace or limits.DEFAULT_KEYSPACE,)
+        return () if name in _GENERAL else (keyspace or self.keyspace,)
 
     def _exec(self, cmd: dict, keyspace: str | None = None) -> Result:
         return result_of(self._post(self._target(cmd, keyspace), cmd))
@@ -200,7 +218,7 @@ class RemoteDatabase(Database):
         return used, limits.MAX_COLLECTIONS
 
     def _check_exists(self, keyspace: str | None, name: str, kind: str) -> str:
-        keyspace = keyspace or limits.DEFAULT_KEYSPACE
+        keyspace = keyspace or self.keyspace
         names = (self.list_collection_names(keyspace=keyspace) if kind == "collection"
                  else self.list_table_names(keyspace=keyspace))
         if name in names:
@@ -235,11 +253,22 @@ class RemoteDatabase(Database):
                            long_text=long_text)
 
     def __repr__(self) -> str:
-        return f"RemoteDatabase(api_endpoint={self.api_endpoint!r})"
+        return (f"RemoteDatabase(api_endpoint={self.api_endpoint!r}, "
+                f"keyspace={self.keyspace!r})")
 
     def _repr_html_(self) -> str:
         return (f"<b>Database</b> at <code>{html.escape(self.api_endpoint)}</code> (remote "
                 "Data API endpoint)")
+
+
+def _header_value(value: str, what: str) -> str:
+    """A token or key as a header can carry it (printable ASCII); the error never shows it."""
+    if not isinstance(value, str) or not value or any(not 32 < ord(c) < 127 for c in value):
+        raise DataAPIError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            f"The {what} has characters an HTTP header can not carry (spaces, line breaks or "
+            "non-ASCII characters): check that it was copied whole and alone.")
+    return value
 
 
 def _name(cmd: Any) -> str:
@@ -247,11 +276,12 @@ def _name(cmd: Any) -> str:
 
 
 def _json_default(value: Any) -> Any:
-    """Python values the API accepts locally, in their JSON form (numpy arrays and numbers,
-    dates as EJSON, bytes as $binary)."""
+    """Python values a local table accepts, in the Data API's JSON form for tables (numpy
+    arrays and numbers, timestamps as EJSON dates, dates and times as ISO text, bytes as
+    ``$binary``, UUIDs as text; decimals stay exact, see :func:`~vectorize_kit.values.dumps`)."""
     import base64
     import datetime as dt
-    import decimal
+    import uuid
 
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -260,11 +290,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         when = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
         return {"$date": int(when.timestamp() * 1000)}
-    if isinstance(value, dt.date):
+    if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
         return {"$binary": base64.b64encode(value).decode()}
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
@@ -305,20 +335,31 @@ class _RemoteHandle:
                 "Data API endpoint the provider truncates long texts. Split them first with "
                 "vk.chunk_text (see Collection.insert_many).")
 
+    def _send(self, cmd: dict, api_key: str | None, long_text: Any) -> dict:
+        self._check_policy(long_text)
+        return self._received(self._database._post(
+            (self._keyspace, self._name), self._json(cmd), api_key or self._api_key,
+            default=_json_default, decimals=self._decimals))
+
+    _decimals = False
+
+    def _json(self, cmd: dict) -> Any:
+        """The command's Python values as this kind of object takes them."""
+        return cmd
+
+    def _received(self, envelope: dict) -> dict:
+        return envelope
+
     def _exec(self, cmd: dict, *, api_key: str | None = None,
               long_text: str | LongTextPolicy | None = None) -> Result:
-        self._check_policy(long_text)
-        return result_of(self._database._post((self._keyspace, self._name), cmd,
-                                              api_key or self._api_key))
+        return result_of(self._send(cmd, api_key, long_text))
 
     def command(self, cmd: dict, *, embedding_api_key: str | None = None,
                 long_text: str | LongTextPolicy | None = None) -> dict:
         """Send a Data API command to this collection or table; return the endpoint's
         envelope (never raises for a command error)."""
         try:
-            self._check_policy(long_text)
-            return self._database._post((self._keyspace, self._name), cmd,
-                                        embedding_api_key or self._api_key)
+            return self._send(cmd, embedding_api_key, long_text)
         except DataAPIError as exc:
             return Result(errors=[exc]).envelope()
 
@@ -338,6 +379,15 @@ class _RemoteHandle:
 
 class RemoteCollection(_RemoteHandle, Collection):
     """A collection behind a Data API endpoint."""
+
+    def _json(self, cmd: dict) -> Any:
+        # as a local collection takes them: numpy, datetime ({"$date"}), UUID ({"$uuid"})
+        try:
+            return json_clone(cmd)
+        except TypeError as exc:
+            raise DataAPIError("SHRED_BAD_DOCUMENT_TYPE", f"Document is not valid JSON: "
+                               f"{exc}. Convert the value (e.g. NaN to null) and resend."
+                               ) from None
 
     def options(self) -> dict:
         """The collection's options (findCollections with explain)."""
@@ -401,6 +451,30 @@ class RemoteCollection(_RemoteHandle, Collection):
 class RemoteTable(_RemoteHandle, Table):
     """A table behind a Data API endpoint."""
 
+    _decimals = True  # read exactly, then floats for every column that is not a decimal
+
+    def _received(self, envelope: dict) -> dict:
+        """Numbers as a local table gives them: ``Decimal`` in decimal columns (by the
+        answer's ``projectionSchema``), floats elsewhere."""
+        status = envelope.get("status") or {}
+        schema = status.get("projectionSchema") or {}
+
+        def row(values: Any) -> Any:
+            if not isinstance(values, dict):
+                return decimals_to_floats(values)
+            return {k: v if "decimal" in (schema.get(k) or {}).values() else decimals_to_floats(v)
+                    for k, v in values.items()}
+
+        data = envelope.get("data")
+        if isinstance(data, dict):
+            if isinstance(data.get("documents"), list):
+                data["documents"] = [row(d) for d in data["documents"]]
+            if data.get("document") is not None:
+                data["document"] = row(data["document"])
+        if status:
+            envelope["status"] = decimals_to_floats(status)
+        return envelope
+
     def definition(self) -> dict:
         """``{"columns": ..., "primaryKey": ...}`` (listTables with explain)."""
         for entry in self._database.list_tables(keyspace=self._keyspace):
@@ -439,8 +513,8 @@ class RemoteTable(_RemoteHandle, Table):
         return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
 
 
-def connect(api_endpoint: str, token: str, *, api_path: str | None = None,
-            timeout: float = 60.0) -> RemoteDatabase:
+def connect(api_endpoint: str, token: str | None = None, *, keyspace: str | None = None,
+            api_path: str | None = None, timeout: float = 60.0) -> RemoteDatabase:
     """The database behind a Data API endpoint, with the same API as a local one.
 
     Parameters
@@ -451,6 +525,9 @@ def connect(api_endpoint: str, token: str, *, api_path: str | None = None,
     token
         The application token (``AstraCS:...``; ``Cassandra:<b64 user>:<b64 password>`` for
         HCD and DSE).
+    keyspace
+        Keyword-only. The keyspace that calls without ``keyspace=`` use (default:
+        ``default_keyspace``), as astrapy's ``get_database(..., keyspace=...)``.
     api_path
         Keyword-only. The path before ``{keyspace}``: ``/api/json/v1`` for Astra DB (the
         default for its hosts), ``/v1`` otherwise.
@@ -463,4 +540,5 @@ def connect(api_endpoint: str, token: str, *, api_path: str | None = None,
     >>> books = db.get_collection("books")  # doctest: +SKIP
     >>> books.find_one({}, sort={"$vectorize": "space opera"})  # doctest: +SKIP
     """
-    return RemoteDatabase(api_endpoint, token, api_path=api_path, timeout=timeout)
+    return RemoteDatabase(api_endpoint, token, keyspace=keyspace, api_path=api_path,
+                          timeout=timeout)

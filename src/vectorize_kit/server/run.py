@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..api import Database
+from ..commands import DatabaseState
 from .app import create_app
 from .auth import TokenTable
 
@@ -54,15 +55,19 @@ class DataAPIServer:
 
     def __init__(self, database: Database, *, host: str = "127.0.0.1", port: int = 0,
                  tokens: Tokens = None) -> None:
+        state = getattr(database, "_state", None)
+        if not isinstance(state, DatabaseState):
+            raise TypeError(f"serve() serves a database of a local workspace "
+                            f"(vk.Workspace(...).get_database(...)), not {database!r}")
         self.database = database
         self.host = host
+        if tokens is not None and not isinstance(tokens, (str, Mapping)):
+            tokens = list(tokens)
         self._tokens = TokenTable(tokens)
         if self._tokens.generated is not None:
             self.token = self._tokens.generated
-        elif isinstance(tokens, str):
-            self.token = tokens
         else:
-            self.token = next(iter(tokens))  # type: ignore[arg-type]
+            self.token = tokens if isinstance(tokens, str) else next(iter(tokens))  # type: ignore
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # accepted connections inherit it: without it, a response written in two parts
@@ -100,6 +105,7 @@ class DataAPIServer:
         """Serve in a background thread; returns once the server accepts connections."""
         if self.running:
             return self
+        self._check_not_stopped()
         import uvicorn
 
         self._sock.listen(2048)
@@ -110,6 +116,7 @@ class DataAPIServer:
         self._thread.start()
         while not self._server.started:
             if not self._thread.is_alive():
+                self.stop()
                 raise RuntimeError(f"the Data API server on {self.url} stopped at start-up; "
                                    "see the 'uvicorn.error' log")
             self._thread.join(0.01)
@@ -118,11 +125,17 @@ class DataAPIServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (Ctrl-C or SIGTERM)."""
+        self._check_not_stopped()
         import uvicorn
 
         self._sock.listen(2048)
         self._server = uvicorn.Server(self._config())
         self._server.run(sockets=[self._sock])
+
+    def _check_not_stopped(self) -> None:
+        if self._sock.fileno() == -1:
+            raise RuntimeError("this server was stopped and its port given back: make a new "
+                               "one (vk.serve(db)) to serve again")
 
     def stop(self) -> None:
         """Stop serving (requests in flight finish first) and free the port."""

@@ -316,6 +316,7 @@ class VectorSettings:
         self._ws = as_workspace(ws)
         self._db: Database | None = None
         self._credentials: list[str] = []
+        self._providers_error: str | None = None
         self.method = field(w.Dropdown, "Embedding generation method", f"{css}-method",
                             options=[])
         self.credential = field(w.Dropdown, "User access token", f"{css}-credential",
@@ -339,8 +340,9 @@ class VectorSettings:
         self._credentials = ([] if db is None else
                              self._ws.integrations.available_credentials("huggingface", db))
         # what the database's endpoint offers (a remote one may lack the local model)
-        offered = ({} if db is None else db.command({"findEmbeddingProviders": {}}).get(
-            "status", {}).get("embeddingProviders", {}))
+        reply = {} if db is None else db.command({"findEmbeddingProviders": {}})
+        offered = (reply.get("status") or {}).get("embeddingProviders", {})
+        self._providers_error = (reply.get("errors") or [{}])[0].get("errorCode")
         options = [(_METHODS["local"], "local")] if "local" in offered else []
         if self._credentials and "huggingface" in offered:
             options.append((_METHODS["huggingface"], "huggingface"))
@@ -360,6 +362,10 @@ class VectorSettings:
         choose(self.model, [m.name for m in PROVIDERS[method].models] if vectorize else [],
                self.model.value)
         notes = []
+        if self._providers_error:
+            notes.append(f"The database's embedding providers could not be listed "
+                         f"({self._providers_error}): only your own vectors are offered. "
+                         "Refresh once the endpoint answers.")
         if self._db is not None and _is_remote(self._db):
             notes.append(f"{PROVIDERS['huggingface'].display_name} is not listed: the user "
                          "access tokens of a remote database are kept with its endpoint "
