@@ -147,22 +147,29 @@ def stored_vectors(coll, ids: list[int]) -> np.ndarray:
                      for i in ids], dtype=np.float32)
 
 
-def warm_endpoint(texts: list[str], warm_texts: list[str], rng: np.random.Generator,
-                  max_in_flight: int, bound: float, checks: list) -> None:
-    """Part 2: the same insert_many against an endpoint that answers every text from its
-    cache (see the module docstring); its checks are appended to ``checks``."""
-    local = get_provider("local")
-    ep = HFEndpoint(tokens={TOKEN}, seed=0, cache=True).start()
+def poster(client: httpx.Client, ep: HFEndpoint):
+    """A function that POSTs a batch of texts to the endpoint and returns the time it took."""
     route = ep.url + ROUTE.format(model=MODEL_NAME)
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    client = httpx.Client(timeout=30)
-    workspaces: list[vk.Workspace] = []
 
     def post(batch: list[str]) -> float:
         t, r = timed(client.post, route, json={"inputs": batch, "truncate": True},
                      headers=headers)
         r.raise_for_status()
         return t
+
+    return post
+
+
+def warm_endpoint(texts: list[str], warm_texts: list[str], rng: np.random.Generator,
+                  max_in_flight: int, bound: float, checks: list) -> None:
+    """Part 2: the same insert_many against an endpoint that answers every text from its
+    cache (see the module docstring); its checks are appended to ``checks``."""
+    local = get_provider("local")
+    ep = HFEndpoint(tokens={TOKEN}, seed=0, cache=True).start()
+    client = httpx.Client(timeout=30)
+    post = poster(client, ep)
+    workspaces: list[vk.Workspace] = []
 
     try:
         # fill the endpoint's cache over plain HTTP, never through the product; shuffled,
@@ -266,19 +273,12 @@ def main() -> int:
     results: list[bool] = []
     checks: list[tuple[str, bool, str]] = []  # every part's, printed at the end
     ep = HFEndpoint(tokens={TOKEN}, seed=0).start()
-    route = ep.url + ROUTE.format(model=MODEL_NAME)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
     client = httpx.Client(timeout=30)
+    post = poster(client, ep)
     local = get_provider("local")  # the very model object the endpoint runs
     batches = [texts[i * BATCH:(i + 1) * BATCH] for i in range(N // BATCH)]
     rt_batch_t, model_t, rt_one_t = [], [], []
     workspaces: list[vk.Workspace] = []
-
-    def post(batch: list[str]) -> float:
-        t, r = timed(client.post, route, json={"inputs": batch, "truncate": True},
-                     headers=headers)
-        r.raise_for_status()
-        return t
 
     def sample_compute(k: int) -> None:
         """The endpoint's time for k requests of 32 texts and of 1 text, latency removed, and
