@@ -15,11 +15,14 @@ Every request goes through the same dispatcher as ``Database.command`` and
    ``MISSING_AUTHENTICATION_TOKEN``, unknown → 401 ``UNAUTHENTICATED_REQUEST``;
 2. ``Content-Type`` must be JSON → else 415 ``UNSUPPORTED_CONTENT_TYPE``; a body over 20 MB →
    413 (the Data API's ``max-body-size``);
-3. the body must be JSON (``#`` comments outside strings are tolerated, as in the seeds'
-   annotated curl examples) → else 200 ``REQUEST_NOT_JSON``;
+3. the body must be strict JSON (no ``NaN``, ``Infinity`` or numbers beyond a double;
+   ``#`` comments outside strings are tolerated, as in the seeds' annotated curl examples)
+   → else 200 ``REQUEST_NOT_JSON``; a table's decimal values are read exactly;
 4. the token's role must allow the command (:mod:`.auth`) → else 401 ``UNAUTHORIZED_ACCESS``
    and nothing changes;
-5. the command runs; command errors are answered with HTTP 200 and the error envelope.
+5. general commands go to ``/v1`` and keyspace commands to a keyspace → else 200
+   ``COMMAND_UNKNOWN``;
+6. the command runs; command errors are answered with HTTP 200 and the error envelope.
 
 ``x-embedding-api-key`` is the provider key for that request's ``$vectorize`` texts. No
 header value is ever logged; the request log (``vectorize_kit.server`` at DEBUG) has the
