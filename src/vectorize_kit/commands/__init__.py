@@ -172,12 +172,9 @@ def _embed_ahead(coll: SchemaObjectState, name: str, body: dict, api_key: str | 
     docs = body.get("documents") if name == "insertMany" else [body.get("document")]
     if not isinstance(docs, list) or len(docs) > limits.MAX_INSERT_MANY:
         return None
-    texts = [d["$vectorize"] for d in docs if isinstance(d, dict)
-             and isinstance(d.get("$vectorize"), str) and d["$vectorize"].strip()]
-    if not texts:
-        return None
     try:
-        coll.embed(list(dict.fromkeys(texts)), api_key=api_key)
+        prefetch_embeddings(coll, [d.get("$vectorize") for d in docs if isinstance(d, dict)],
+                            api_key=api_key)
     except DataAPIError as exc:
         return exc
     except Exception:  # e.g. the workspace closed meanwhile: the insert will say so
@@ -210,9 +207,10 @@ def execute_collection(coll: SchemaObjectState, command: Any, *,
 
 def prefetch(coll: CollectionState, texts: list[str], *,
              embedding_api_key: str | None = None) -> None:
-    """Embed ``$vectorize`` texts into the cache ahead of the commands that insert them."""
-    with _request(coll, embedding_api_key, None):
-        prefetch_embeddings(coll, texts)
+    """Embed ``$vectorize`` texts into the cache ahead of the commands that insert them,
+    without holding the collection's lock (other commands on it do not wait meanwhile)."""
+    _check_usable(coll)
+    prefetch_embeddings(coll, texts, api_key=embedding_api_key)
 
 
 def bulk_update(coll: CollectionState, filter: Any, update: Any, *, upsert: bool,

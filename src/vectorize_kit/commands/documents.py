@@ -845,14 +845,16 @@ def delete_all(coll: CollectionState, filter: Any) -> int:
     return len(rows)
 
 
-def prefetch_embeddings(coll: CollectionState, texts: list[str]) -> None:
+def prefetch_embeddings(coll: CollectionState, texts: list[Any], *,
+                        api_key: str | None = None) -> None:
     """Embed texts ahead of the inserts that will use them, all at once (the provider sends
-    its requests in parallel) and into the cache, where those inserts then find them."""
+    its requests in parallel) and into the cache, where those inserts then find them.
+    Without the collection's lock: ``api_key`` is the inserts' x-embedding-api-key."""
     if coll.settings.service is None:
         return
     todo = [t for t in dict.fromkeys(texts) if isinstance(t, str) and t.strip()]
     if todo:  # (no length check here: the inserts that use them warn once)
-        coll.embed(todo)
+        coll.embed(todo, api_key=api_key)
 
 
 def export_rows(coll: CollectionState, filter: Any, projection: Any, *,

@@ -90,8 +90,7 @@ class RemoteDatabase(Database):
     """A database behind a Data API endpoint (see :func:`connect`)."""
 
     def __init__(self, api_endpoint: str, token: str | None, *, keyspace: str | None = None,
-                 api_path: str | None = None, timeout: float = 60.0,
-                 caller: str | None = None) -> None:
+                 api_path: str | None = None, timeout: float = 60.0) -> None:
         import httpx
 
         parts = urlsplit(api_endpoint.rstrip("/"))
@@ -116,7 +115,7 @@ class RemoteDatabase(Database):
         agent = f"vectorize_kit/{__version__}"
         self._client = httpx.Client(
             timeout=timeout, headers={"Token": token, "Accept": "application/json",
-                                      "User-Agent": f"{caller} {agent}" if caller else agent})
+                                      "User-Agent": agent})
 
     # -- transport -----------------------------------------------------------------------------
     def _post(self, parts: tuple[str, ...], cmd: Any, api_key: str | None = None, *,
@@ -296,7 +295,7 @@ def _json_default(value: Any) -> Any:
         return str(value)
     if isinstance(value, (bytes, bytearray)):
         return {"$binary": base64.b64encode(value).decode()}
-    if isinstance(value, (set, frozenset, tuple)):
+    if isinstance(value, (set, frozenset)):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
