@@ -922,8 +922,8 @@ def test_bad_maps(spec, value):
 def test_map_with_non_text_keys_as_object_says_to_send_pairs():
     assert reason(MAP_INT_TEXT, {"1": "a"}) == (
         "map key: expected an integer between -2147483648 and 2147483647, got the string '1'; "
-        "send a JSON number, not a string (the Data API does not convert strings); send maps "
-        "whose keys are not text as an array of [key, value] pairs")
+        "send a JSON number, not a string (the Data API does not convert strings); a JSON "
+        "object has only text keys: send maps whose keys are not text as [key, value] pairs")
 
 
 def test_map_duplicate_key_reason():

@@ -94,8 +94,10 @@ def test_service_validation(ws):
     other = ws.create_database("other")
     ws.integrations.add_credential(HF, "mine", "tok", databases=[db])
     cases = [
+        ({"provider": "gpt", "modelName": "x"}, "INVALID_CREATE_COLLECTION_OPTIONS",
+         "Service provider 'gpt' is not supported"),
         ({"provider": "openai", "modelName": "x"}, "INVALID_CREATE_COLLECTION_OPTIONS",
-         "Service provider 'openai' is not supported"),
+         "The 'dimension' can not be left out for model 'x' of provider 'openai'"),
         (hf_service("gpt-2"), "INVALID_CREATE_COLLECTION_OPTIONS",
          "Model name 'gpt-2' for provider 'huggingface' is not supported"),
         ({"provider": HF}, "INVALID_CREATE_COLLECTION_OPTIONS", "Model name 'None'"),

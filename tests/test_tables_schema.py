@@ -414,8 +414,8 @@ CREATE_ERRORS = [
     ("unknown-sort", "t", {"id": "text"}, pk(["id"], {"zz": -1}), None,
      "UNKNOWN_PARTITION_SORT_COLUMNS", "unknown columns: zz"),
     ("unknown-provider", "t", {"id": "text", "e": {**V, "service": {
-        "provider": "openai", "modelName": MINILM}}}, "id", None,
-     "INVALID_VECTORIZE_TABLE_CONFIGURATION", "'openai'"),
+        "provider": "openAI", "modelName": MINILM}}}, "id", None,
+     "INVALID_VECTORIZE_TABLE_CONFIGURATION", "'openAI'"),
     ("unknown-model", "t", {"id": "text", "e": {**V, "service": {
         "provider": "local", "modelName": "BAAI/bge-small-en-v1.5"}}}, "id", None,
      "INVALID_VECTORIZE_TABLE_CONFIGURATION", "'BAAI/bge-small-en-v1.5'"),

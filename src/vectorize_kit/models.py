@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ModelInfo", "ProviderInfo", "PROVIDERS", "find_model", "LongTextPolicy"]
+__all__ = ["ModelInfo", "ProviderInfo", "PROVIDERS", "OTHER_PROVIDERS", "find_model",
+           "LongTextPolicy"]
 
 HF_URL = "https://router.huggingface.co/hf-inference/models/{modelId}/pipeline/feature-extraction"
 BGE_QUERY = "Represent this sentence for searching relevant passages: "
@@ -75,6 +76,33 @@ PROVIDERS: dict[str, ProviderInfo] = {
         external=False,
         models=(MINILM,),
     ),
+}
+
+
+# The Data API's other embedding providers: a collection or vector column may name them (so
+# that a definition written for Astra DB is stored and listed here unchanged), but
+# vectorize_kit can not call them: embedding through one fails with
+# EMBEDDING_PROVIDER_UNAVAILABLE.  Models are listed with the dimension Astra DB documents
+# for them (the dimension a definition may leave out); any other model name is accepted with
+# an explicit dimension.
+OTHER_PROVIDERS: dict[str, dict[str, int]] = {
+    "openai": {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
+               "text-embedding-ada-002": 1536},
+    "azureOpenAI": {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
+                    "text-embedding-ada-002": 1536},
+    "bedrock": {"amazon.titan-embed-text-v1": 1536, "amazon.titan-embed-text-v2:0": 1024},
+    "cohere": {"embed-english-v3.0": 1024, "embed-english-light-v3.0": 384,
+               "embed-multilingual-v3.0": 1024, "embed-multilingual-light-v3.0": 384},
+    "huggingfaceDedicated": {},
+    "jinaAI": {"jina-embeddings-v2-base-en": 768, "jina-embeddings-v2-base-de": 768,
+               "jina-embeddings-v2-base-es": 768, "jina-embeddings-v2-base-code": 768,
+               "jina-embeddings-v2-base-zh": 768, "jina-embeddings-v3": 1024},
+    "mistral": {"mistral-embed": 1024},
+    "nvidia": {"NV-Embed-QA": 1024, "nvidia/nv-embedqa-e5-v5": 1024},
+    "upstageAI": {"solar-embedding-1-large": 4096},
+    "vertexai": {"textembedding-gecko@003": 768, "text-embedding-004": 768},
+    "voyageAI": {"voyage-2": 1024, "voyage-code-2": 1536, "voyage-large-2": 1536,
+                 "voyage-law-2": 1024, "voyage-3": 1024, "voyage-3-lite": 512},
 }
 
 

@@ -4,6 +4,13 @@ Documents are plain JSON values (``dict``, ``list``, ``str``, ``int``/``float``,
 ``None``) plus the EJSON wrappers ``{"$date": <epoch ms>}``, ``{"$uuid": "..."}`` and
 ``{"$objectId": "..."}``.  Two values are equal when they are the same JSON value: ``1`` equals
 ``1.0`` but not ``true``; objects compare with their keys in order, as the Data API does.
+
+Numbers are kept exactly, as the Data API keeps them (it reads every number as a Java
+``BigDecimal``): integers are Python ints of any size, and a number with a fraction or an
+exponent is a ``float`` when the float writes back as the same text (``0.1``, ``2.5``), else a
+:class:`decimal.Decimal` (``0.1000000000000000000000001``, ``1.50``, ``1e400``).  :func:`loads`
+reads JSON that way and :func:`dumps` writes it back digit for digit.  A ``Decimal`` equals,
+and hashes as, the float or int of the same value, so filters and sorts mix them freely.
 """
 
 from __future__ import annotations
@@ -25,11 +32,14 @@ from .errors import DataAPIError
 
 __all__ = [
     "MISSING",
+    "NUMBER_TYPES",
     "canon",
-    "decimals_to_floats",
     "dumps",
     "decode_vector",
     "is_ejson",
+    "json_number",
+    "loads",
+    "lossless_floats",
     "sort_key",
     "type_rank",
 ]
@@ -47,6 +57,9 @@ class _Missing:
 MISSING: Any = _Missing()
 
 EJSON_KEYS = ("$date", "$uuid", "$objectId")
+
+# the Python types of JSON numbers (``bool`` is an ``int`` but not a number: test it first)
+NUMBER_TYPES = (int, float, _decimal.Decimal)
 
 
 class _Bool:
@@ -80,6 +93,8 @@ def canon(value: Any) -> Any:
         return _TRUE
     if value is False:
         return _FALSE
+    if isinstance(value, _decimal.Decimal):
+        return lossless_floats(value)  # Decimal('1.50') is the JSON number 1.5
     if isinstance(value, (str, int, float)) or value is None:
         return value
     if isinstance(value, dict):
@@ -106,7 +121,7 @@ def type_rank(value: Any) -> int:
         return _RANK_NULL
     if isinstance(value, bool):
         return _RANK_BOOL
-    if isinstance(value, (int, float)):
+    if isinstance(value, NUMBER_TYPES):
         return _RANK_NUMBER
     if isinstance(value, str):
         return _RANK_STRING
@@ -126,13 +141,28 @@ def sort_key(value: Any) -> tuple:
     rank = type_rank(value)
     if rank == _RANK_NULL:
         return (rank,)
-    if rank in (_RANK_NUMBER, _RANK_STRING, _RANK_BOOL):
+    if rank == _RANK_NUMBER:
+        return _number_key(value)
+    if rank in (_RANK_STRING, _RANK_BOOL):
         return (rank, value)
     if rank in (_RANK_DATE, _RANK_UUID, _RANK_OID):
         return (rank, next(iter(value.values())))
     if rank == _RANK_ARRAY:
         return (rank, tuple(sort_key(v) for v in value))
     return (rank, tuple((k, sort_key(v)) for k, v in value.items()))
+
+
+def _number_key(value: Any) -> tuple:
+    """Numbers in the order of the decimals they stand for (a float stands for its shortest
+    form, 0.1 for 0.1): by the nearest float, then by what a Decimal has beyond it."""
+    if isinstance(value, _decimal.Decimal):
+        value = lossless_floats(value)
+        if isinstance(value, _decimal.Decimal):
+            nearest = float(value)
+            if math.isinf(nearest):
+                return (_RANK_NUMBER, nearest, value)
+            return (_RANK_NUMBER, nearest, value - _decimal.Decimal(repr(nearest)))
+    return (_RANK_NUMBER, value, 0)
 
 
 def comparable(a: Any, b: Any) -> bool:
@@ -172,8 +202,8 @@ def decode_vector(value: Any, *, what: str = "$vector", check: bool = True) -> n
             )
         out = np.frombuffer(data, dtype=">f4").astype(np.float32)
     elif isinstance(value, list):
-        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
-            bad = next(x for x in value if not isinstance(x, (int, float)) or isinstance(x, bool))
+        if not all(isinstance(x, NUMBER_TYPES) and not isinstance(x, bool) for x in value):
+            bad = next(x for x in value if not isinstance(x, NUMBER_TYPES) or isinstance(x, bool))
             raise DataAPIError(
                 "SHRED_BAD_VECTOR_VALUE",
                 f"Only arrays of numbers are supported for {what}; found {bad!r}. "
@@ -247,7 +277,7 @@ def json_type_name(value: Any) -> str:
         return "Null"
     if isinstance(value, bool):
         return "Boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, NUMBER_TYPES):
         return "Number"
     if isinstance(value, str):
         return "String"
@@ -267,7 +297,9 @@ def vectorize_type_error(value: Any, where: str = "") -> DataAPIError:
 
 
 def is_number(value: Any) -> bool:
-    """A JSON number (``bool`` is not one)."""
+    """A JSON number (``bool`` is not one; NaN and infinities are not either)."""
+    if isinstance(value, _decimal.Decimal):
+        return value.is_finite()
     return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
         isinstance(value, float) and (math.isnan(value) or math.isinf(value))
     )
@@ -277,8 +309,9 @@ def json_clone(value: Any, path: str = "") -> Any:
     """A deep copy of a JSON value that also turns notebook types into JSON.
 
     numpy scalars become Python numbers, numpy arrays lists, ``datetime`` ``{"$date": ms}``
-    and ``uuid.UUID`` ``{"$uuid": ...}``.  Raises ``TypeError`` for anything else, and for
-    NaN and infinite floats (JSON has neither).
+    and ``uuid.UUID`` ``{"$uuid": ...}``; a ``Decimal`` stays as it is (exact).
+    Raises ``TypeError`` for anything else, and for NaN and infinite numbers (JSON has
+    neither).
     """
     if isinstance(value, str) or value is None or isinstance(value, bool):
         return value
@@ -288,6 +321,10 @@ def json_clone(value: Any, path: str = "") -> Any:
         if math.isnan(value) or math.isinf(value):
             raise TypeError(f"{value} at '{path}' is not a JSON number")
         return float(value)
+    if isinstance(value, _decimal.Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{value} at '{path}' is not a JSON number")
+        return value
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -310,18 +347,34 @@ def json_clone(value: Any, path: str = "") -> Any:
     raise TypeError(f"a {type(value).__name__} at '{path}' is not a JSON value")
 
 
+class _HasDecimal(Exception):
+    pass
+
+
 def dumps(value: Any, *, default: Any = None) -> str:
     """Compact JSON (UTF-8 text, no NaN or Infinity: ``ValueError``) in which ``Decimal``
-    values are exact JSON numbers, as the Data API writes a table's decimal columns
-    (``json.dumps`` can not write them; a float would lose digits).  ``default`` as for
-    ``json.dumps``."""
+    values are exact JSON numbers, as the Data API writes them (``json.dumps`` can not write
+    them; a float would lose digits).  ``default`` as for ``json.dumps``."""
+
+    def no_decimal(v: Any) -> Any:
+        if isinstance(v, _decimal.Decimal):
+            raise _HasDecimal
+        if default is None:
+            raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
+        return default(v)
+
+    try:  # most values hold no Decimal: one pass of the C encoder
+        return _json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                           allow_nan=False, default=no_decimal)
+    except _HasDecimal:
+        pass
     found: list[_decimal.Decimal] = []
     nonce = _secrets.token_hex(6)  # so that no text of the value can pass for a marker
 
     def mark(v: Any) -> Any:
         if isinstance(v, dict):
             return {k: mark(x) for k, x in v.items()}
-        if isinstance(v, list):
+        if isinstance(v, (list, tuple)):
             return [mark(x) for x in v]
         if isinstance(v, _decimal.Decimal):
             found.append(v)
@@ -330,8 +383,6 @@ def dumps(value: Any, *, default: Any = None) -> str:
 
     text = _json.dumps(mark(value), separators=(",", ":"), ensure_ascii=False,
                        allow_nan=False, default=default)
-    if not found:
-        return text
     return _re.sub(rf'"\\u0000{nonce}:(\d+)\\u0000"',
                    lambda m: _decimal_text(found[int(m[1])]), text)
 
@@ -342,13 +393,36 @@ def _decimal_text(number: _decimal.Decimal) -> str:
     return str(number)
 
 
-def decimals_to_floats(value: Any) -> Any:
-    """``value`` with every ``Decimal`` in it a float (JSON read with exact numbers, where
-    only some of them need to stay exact)."""
+def json_number(text: str) -> float | _decimal.Decimal:
+    """A JSON number with a fraction or an exponent, kept exactly: the ``float`` when the
+    float writes back as the same text (``0.1``, ``2.5``), else the ``Decimal``
+    (``0.1000000000000000000000001``, ``1.50``, ``1e400``), which :func:`dumps` writes back
+    digit for digit (``parse_float`` for :func:`json.loads`)."""
+    number = float(text)
+    if repr(number) == text:
+        return number
+    return _decimal.Decimal(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def loads(text: str | bytes) -> Any:
+    """Strict JSON (no NaN or Infinity) with exact numbers (see :func:`json_number`)."""
+    return _json.loads(text, parse_float=json_number, parse_constant=_no_constant)
+
+
+def lossless_floats(value: Any) -> Any:
+    """``value`` with every ``Decimal`` in it that a float holds exactly made that float
+    (JSON read with every fraction a ``Decimal``, where most numbers are plain floats)."""
     if isinstance(value, _decimal.Decimal):
-        return float(value)
+        number = float(value)
+        if math.isfinite(number) and _decimal.Decimal(repr(number)) == value:
+            return number
+        return value
     if isinstance(value, list):
-        return [decimals_to_floats(v) for v in value]
+        return [lossless_floats(v) for v in value]
     if isinstance(value, dict):
-        return {k: decimals_to_floats(v) for k, v in value.items()}
+        return {k: lossless_floats(v) for k, v in value.items()}
     return value

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import limits
 from ..errors import DataAPIError
-from ..models import PROVIDERS
+from ..models import OTHER_PROVIDERS, PROVIDERS
 from ..names import check_schema_name
 from ..similarity import METRICS
 from ..store.shred import ID_TYPES
@@ -135,10 +135,12 @@ def check_service(service: Any, dimension: Any, db: DatabaseState, default_crede
                  f"{where}.service")
     provider = service["provider"]
     info = PROVIDERS.get(provider)
+    if info is None and provider in OTHER_PROVIDERS:
+        return _other_service(service, dimension, where, fail)
     if info is None:
         raise fail(
             f"Service provider '{provider}' is not supported. Supported: "
-            f"{', '.join(sorted(PROVIDERS))}."
+            f"{', '.join(sorted([*PROVIDERS, *OTHER_PROVIDERS], key=str.lower))}."
         )
     model = info.model(service.get("modelName"))  # type: ignore[arg-type]
     if model is None:
@@ -200,6 +202,37 @@ def check_service(service: Any, dimension: Any, db: DatabaseState, default_crede
         name = names[0]  # exactly one credential is available: it is the default
     out["authentication"] = {"providerKey": f"{name}.providerKey"}
     return out, dimension
+
+
+def _other_service(service: dict, dimension: Any, where: str,
+                   fail: Callable[[str], DataAPIError]) -> tuple[dict, Any]:
+    """A service of one of the Data API's providers that vectorize_kit can not call: kept as
+    given (its authentication and parameters too), with the model's dimension filled in when
+    the catalogue knows it."""
+    provider, model = service["provider"], service.get("modelName")
+    if model is None and provider == "huggingfaceDedicated":
+        model = "endpoint-defined-model"
+    if not isinstance(model, str) or not model:
+        raise fail(f"Model name '{model}' for provider '{provider}' is not supported: give "
+                   "the provider's model name as a string.")
+    for key in ("authentication", "parameters"):
+        value = service.get(key)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(v, (str, int, float, bool)) for v in value.values())):
+            raise fail(f"'{key}' of provider '{provider}' must be an object of names to "
+                       f"values, not {value!r}.")
+    known = OTHER_PROVIDERS[provider].get(model)
+    if dimension is None:
+        if known is None:
+            raise fail(
+                f"The 'dimension' can not be left out for model '{model}' of provider "
+                f"'{provider}': vectorize_kit does not know its dimension. Give "
+                f"{where}.dimension.")
+        dimension = known
+    elif isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
+        raise field_invalid(f"command.{where}.dimension", dimension,
+                            "dimension must be a positive integer")
+    return copy.deepcopy(service), dimension
 
 
 def check_credential(db: DatabaseState, provider: str, name: str) -> None:

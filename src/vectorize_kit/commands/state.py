@@ -108,8 +108,8 @@ class SchemaObjectState:
         database in its scope. ``api_key`` is the key of a call made outside a request (an
         insert's texts embedded before it takes the collection's lock).
         """
-        info = PROVIDERS[service["provider"]]
         model = model_of(service)
+        info = PROVIDERS[service["provider"]]
         key = self._api_key(service, api_key) if info.external else None
         prefix = model.query_prefix if kind == "query" else model.passage_prefix
         try:
@@ -178,10 +178,27 @@ class SchemaObjectState:
 
 
 def model_of(service: dict) -> ModelInfo:
-    """The model of an embedding service (one the catalogue has: services are checked when
-    they are defined)."""
-    model = PROVIDERS[service["provider"]].model(service["modelName"])
-    assert model is not None
+    """The model of an embedding service, which vectorize_kit must be able to call.
+
+    Raises
+    ------
+    DataAPIError
+        ``EMBEDDING_PROVIDER_UNAVAILABLE`` for a service of one of the Data API's other
+        providers (stored and listed, but not callable here).
+    """
+    info = PROVIDERS.get(service["provider"])
+    if info is None:
+        raise DataAPIError(
+            "EMBEDDING_PROVIDER_UNAVAILABLE",
+            f"The Embedding Provider is unavailable\nUnderlying problem: provider "
+            f"'{service['provider']}' (model '{service.get('modelName')}') can not be called "
+            f"by vectorize_kit, which runs offline with the providers "
+            f"{', '.join(sorted(PROVIDERS))}. The definition is kept as given (it works "
+            "unchanged on Astra DB); here, insert vectors and sort on vectors instead of "
+            "text, or define the service with the local or huggingface provider.",
+        )
+    model = info.model(service["modelName"])
+    assert model is not None  # services of these providers are checked when defined
     return model
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import decimal
 import json
 import logging
-import math
 import time
 from typing import Any
 
@@ -56,7 +55,7 @@ from ..commands import (
 )
 from ..commands.core import unwrap
 from ..errors import HTTP_STATUS, DataAPIError
-from ..values import decimals_to_floats, dumps
+from ..values import dumps, loads, lossless_floats
 from .auth import TokenTable, allowed
 
 __all__ = ["MAX_BODY_BYTES", "WORKER_THREADS", "create_app", "parse_body"]
@@ -115,30 +114,32 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def _exact(text: str) -> decimal.Decimal:
-    number = decimal.Decimal(text)
-    if math.isinf(float(number)):
-        raise ValueError(f"number {text} is out of range")
-    return number
-
-
 def table_numbers(command: Any, schema: dict) -> Any:
-    """A table command read with exact numbers: kept exact in the values of its decimal
-    columns (rows inserted, ``$set`` and ``$push``), floats everywhere else, as the
-    dispatcher takes them."""
+    """A table command read with every fraction a ``Decimal``, made as the dispatcher takes
+    it: exact in the values of decimal columns (rows inserted, ``$set``, ``$push`` and
+    filters), elsewhere floats where a float is the same number (see
+    :func:`~vectorize_kit.values.lossless_floats`)."""
     exact = {n for n, c in schema["columns"].items()
              if "decimal" in (c.get("type"), c.get("keyType"), c.get("valueType"))}
 
     def row(values: Any) -> Any:
         if not isinstance(values, dict):
-            return decimals_to_floats(values)
-        return {k: v if k in exact else decimals_to_floats(v) for k, v in values.items()}
+            return lossless_floats(values)
+        return {k: v if k in exact else lossless_floats(v) for k, v in values.items()}
+
+    def clause(value: Any) -> Any:  # a filter: columns, possibly under $and / $or
+        if isinstance(value, list):
+            return [clause(v) for v in value]
+        if not isinstance(value, dict):
+            return lossless_floats(value)
+        return {k: clause(v) if k in ("$and", "$or") else
+                v if k in exact else lossless_floats(v) for k, v in value.items()}
 
     if not isinstance(command, dict) or len(command) != 1:
-        return decimals_to_floats(command)
+        return lossless_floats(command)
     ((name, body),) = command.items()
     if not isinstance(body, dict):
-        return decimals_to_floats(command)
+        return lossless_floats(command)
     out = {}
     for key, value in body.items():
         if key == "document":
@@ -146,29 +147,26 @@ def table_numbers(command: Any, schema: dict) -> Any:
         elif key == "documents" and isinstance(value, list):
             out[key] = [row(v) for v in value]
         elif key == "update" and isinstance(value, dict):
-            out[key] = {op: row(v) if op in ("$set", "$push") else decimals_to_floats(v)
+            out[key] = {op: row(v) if op in ("$set", "$push") else lossless_floats(v)
                         for op, v in value.items()}
+        elif key == "filter":
+            out[key] = clause(value)
         else:
-            out[key] = decimals_to_floats(value)
+            out[key] = lossless_floats(value)
     return {name: out}
 
 
-def _finite(text: str) -> float:
-    number = float(text)
-    if math.isinf(number):
-        raise ValueError(f"number {text} is out of range")
-    return number
+def _loads(text: str, exact: bool) -> Any:
+    """Strict JSON (no NaN or Infinity, as the Data API) with exact numbers: ``exact``, every
+    number with a fraction a ``Decimal``, else a float where the float is the same number
+    (:func:`~vectorize_kit.values.loads`)."""
+    if not exact:
+        return loads(text)
+    return json.loads(text, parse_float=decimal.Decimal, parse_constant=_no_constant)
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
-
-
-def _loads(text: str, exact: bool) -> Any:
-    """Strict JSON: no NaN, Infinity or numbers too large for a double (as the Data API);
-    ``exact``: numbers with a fraction as ``Decimal``."""
-    return json.loads(text, parse_float=_exact if exact else _finite,
-                      parse_constant=_no_constant)
 
 
 def parse_body(raw: bytes, *, exact: bool = False) -> Any:

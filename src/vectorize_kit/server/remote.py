@@ -50,7 +50,7 @@ from ..commands import GENERAL, Result
 from ..errors import DataAPIError
 from ..store.columns import parse_column
 from ..store.rows import key_columns
-from ..values import decimals_to_floats, decode_vector, dumps, json_clone
+from ..values import decode_vector, dumps, json_clone, loads, lossless_floats
 
 __all__ = ["RemoteCollection", "RemoteDatabase", "RemoteTable", "connect"]
 
@@ -121,9 +121,9 @@ class RemoteDatabase(Database):
     def _post(self, parts: tuple[str, ...], cmd: Any, api_key: str | None = None, *,
               default: Any = None, decimals: bool = False) -> dict:
         """POST one command; the envelope (HTTP errors with an envelope included).
-        ``default`` turns the command's Python values into JSON; ``decimals`` reads the
-        answer's numbers with a fraction as ``Decimal`` (exact, for a table's decimal
-        columns)."""
+        ``default`` turns the command's Python values into JSON; the answer's numbers are
+        read exactly (:func:`~vectorize_kit.values.loads`), or with ``decimals`` every
+        number with a fraction a ``Decimal`` (for a table's decimal columns)."""
         import httpx
 
         url = "/".join((self._base, *parts))
@@ -157,8 +157,8 @@ class RemoteDatabase(Database):
                 f"Could not reach the Data API endpoint {self.api_endpoint} ({failure}). "
                 "Check the URL and that the server is running.")
         try:
-            envelope = json.loads(response.content,
-                                  parse_float=decimal.Decimal if decimals else float)
+            envelope = (json.loads(response.content, parse_float=decimal.Decimal) if decimals
+                        else loads(response.content))
         except ValueError:
             envelope = None
         if not isinstance(envelope, dict) or not (
@@ -450,18 +450,18 @@ class RemoteCollection(_RemoteHandle, Collection):
 class RemoteTable(_RemoteHandle, Table):
     """A table behind a Data API endpoint."""
 
-    _decimals = True  # read exactly, then floats for every column that is not a decimal
+    _decimals = True  # every fraction a Decimal, then floats for columns that are not decimal
 
     def _received(self, envelope: dict) -> dict:
         """Numbers as a local table gives them: ``Decimal`` in decimal columns (by the
-        answer's ``projectionSchema``), floats elsewhere."""
+        answer's ``projectionSchema``), floats elsewhere (where a float is the number)."""
         status = envelope.get("status") or {}
         schema = status.get("projectionSchema") or {}
 
         def row(values: Any) -> Any:
             if not isinstance(values, dict):
-                return decimals_to_floats(values)
-            return {k: v if "decimal" in (schema.get(k) or {}).values() else decimals_to_floats(v)
+                return lossless_floats(values)
+            return {k: v if "decimal" in (schema.get(k) or {}).values() else lossless_floats(v)
                     for k, v in values.items()}
 
         data = envelope.get("data")
@@ -471,7 +471,7 @@ class RemoteTable(_RemoteHandle, Table):
             if data.get("document") is not None:
                 data["document"] = row(data["document"])
         if status:
-            envelope["status"] = decimals_to_floats(status)
+            envelope["status"] = lossless_floats(status)
         return envelope
 
     def definition(self) -> dict:

@@ -128,8 +128,19 @@ def _expected(what: str, value: Any, fix: str = "") -> ColumnValueError:
     return ColumnValueError(f"expected {what}, got {_show(value)}" + (f"; {fix}" if fix else ""))
 
 
+# astrapy 2.x writes a Decimal as a marked string, then unquotes the markers of those made
+# only of digits and a point: a negative Decimal, or one with an exponent, arrives marked
+_ASTRAPY_DECIMAL = re.compile("\U0001040f\u4e02(.*)\u2200\U0001f1e6\U0001f1eb")
+
+
 def _number_fix(value: Any) -> str:
     """The fix for a non-number where a number is expected."""
+    marked = _ASTRAPY_DECIMAL.fullmatch(value) if isinstance(value, str) else None
+    if marked:
+        return (f"this is astrapy's wrapping of Decimal('{marked[1]}'), which astrapy 2.x "
+                "sends as a string when the decimal has a sign or an exponent (a client-side "
+                "limitation: the Data API receives a string); send a positive Decimal "
+                "without an exponent (format(value, 'f')), or a float")
     if isinstance(value, str):
         return "send a JSON number, not a string (the Data API does not convert strings)"
     if isinstance(value, (bool, np.bool_)):
@@ -718,8 +729,8 @@ def _parse_map(value: Any, keys: _Codec, values: _Codec, key_type: str) -> dict 
         try:
             cell = keys.parse(key)
         except ColumnValueError as exc:
-            fix = ("; send maps whose keys are not text as an array of [key, value] pairs"
-                   if isinstance(value, dict) and not text_keys else "")
+            fix = ("; a JSON object has only text keys: send maps whose keys are not text as "
+                   "[key, value] pairs" if isinstance(key, str) and not text_keys else "")
             raise ColumnValueError(f"map key: {exc}{fix}") from None
         if keys.key(cell) in entries:
             raise ColumnValueError(f"the map key {reprlib.repr(key)} appears twice; keys "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DataAPIError
+from ..values import NUMBER_TYPES
 from .paths import overlaps, split_path
 
 __all__ = ["Projection", "parse_projection"]
@@ -94,7 +95,7 @@ def parse_projection(clause: Any) -> Projection:
                 )
             proj.slices[split_path(path)] = _parse_slice(path, value["$slice"])
             continue
-        if isinstance(value, bool) or (isinstance(value, (int, float))):
+        if isinstance(value, (bool, *NUMBER_TYPES)):
             flag = bool(value)
         else:
             raise _bad(

@@ -7,18 +7,17 @@ This is what the Data API calls shredding: the checks a document passes before i
 from __future__ import annotations
 
 import itertools
-import json
-import math
 import os
 import re
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .. import limits
 from ..errors import DataAPIError
-from ..values import EJSON_KEYS, is_ejson, json_type_name
+from ..values import EJSON_KEYS, NUMBER_TYPES, dumps, is_ejson, is_number, json_type_name
 
 __all__ = [
     "RESERVED_FIELDS",
@@ -78,7 +77,7 @@ def _violation(message: str) -> DataAPIError:
 
 def check_doc_id(value: Any) -> Any:
     """Return ``value`` if it may be a document ``_id``, else raise ``SHRED_BAD_DOCID_TYPE``."""
-    if value is None or isinstance(value, (str, bool, int, float)):
+    if value is None or isinstance(value, (str, bool, *NUMBER_TYPES)):
         if isinstance(value, str) and not value:
             raise DataAPIError(
                 "SHRED_BAD_DOCID_TYPE",
@@ -92,14 +91,14 @@ def check_doc_id(value: Any) -> Any:
     raise DataAPIError(
         "SHRED_BAD_DOCID_TYPE",
         "Document Id must be a JSON String, Number, Boolean, EJSON-Encoded Date, UUID or "
-        f"ObjectId Object or NULL instead got {kind}: {json.dumps(value)[:100]}.",
+        f"ObjectId Object or NULL instead got {kind}: {dumps(value)[:100]}.",
     )
 
 
 def check_operand(value: Any, code: str, where: str) -> None:
     """Check a value given to a filter or update operator: EJSON wrappers must be well
     formed and numbers finite. Raises ``code`` with a message naming ``where``."""
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, (float, Decimal)) and not is_number(value):
         raise DataAPIError(code, f"The value for {where} is {value}, which is not a JSON "
                                  "number; use a finite number or null.")
     if isinstance(value, list):
@@ -128,7 +127,7 @@ def _check_ejson(value: dict, path: str) -> None:
                     "$uuid": "a UUID string", "$objectId": "a 24-character hex string"}[key]
         raise DataAPIError(
             "SHRED_BAD_EJSON_VALUE",
-            f"Bad EJSON value at '{path}': {{\"{key}\": {json.dumps(inner)}}}; the value of "
+            f"Bad EJSON value at '{path}': {{\"{key}\": {dumps(inner)}}}; the value of "
             f"'{key}' must be {expected}.",
         )
 
@@ -170,9 +169,9 @@ def check_document(doc: Any, *, indexing: Indexing, position: int | None = None)
 def _json_len(value: Any) -> int:
     if isinstance(value, str):
         return len(value) + 2
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return len(repr(value))
-    return len(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, NUMBER_TYPES) and not isinstance(value, bool):
+        return len(str(value))
+    return len(dumps(value))
 
 
 def _check_name(name: str, path: str) -> None:
@@ -221,14 +220,14 @@ def _check_value(
         return 4
     if value is False:
         return 5
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, NUMBER_TYPES):
+        if not is_number(value):
             raise DataAPIError(
                 "SHRED_BAD_DOCUMENT_TYPE",
                 f"Field '{path}' holds {value}, which is not a JSON number; use a finite "
                 "number or null.",
             )
-        text = repr(value)
+        text = str(value)
         if len(text) > limits.MAX_NUMBER_CHARS:
             raise _violation(
                 f"number value length ({len(text)}) exceeds the maximum allowed "

@@ -14,10 +14,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from typing import Any
 
 from ..errors import DataAPIError
-from ..values import MISSING, canon, is_number, sort_key, vectorize_type_error
+from ..values import MISSING, canon, is_number, lossless_floats, sort_key, vectorize_type_error
 from .paths import PathConflict, get_exact, overlaps, set_path, split_path, unset_path
 from .shred import check_operand
 
@@ -117,7 +118,7 @@ def _arith(op: str, combine: Callable[[Any, Any], Any], start: Callable[[Any], A
         cur = _number_target(doc, segs, path, op)
         try:
             result = start(arg) if cur is MISSING else combine(cur, arg)
-        except OverflowError:
+        except ArithmeticError:  # OverflowError, or decimal's Overflow
             result = math.inf
         if not is_number(result):
             raise _param(
@@ -129,8 +130,30 @@ def _arith(op: str, combine: Callable[[Any, Any], Any], start: Callable[[Any], A
     return apply
 
 
-_inc = _arith("$inc", lambda cur, arg: cur + arg, lambda arg: arg)
-_mul = _arith("$mul", lambda cur, arg: cur * arg, lambda arg: 0)
+def _exact(combine: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``combine`` in exact decimal arithmetic when either number is a ``Decimal`` (a float
+    taken at its shortest form: 0.1 is 0.1), as the Data API computes on ``BigDecimal``."""
+    def apply(cur: Any, arg: Any) -> Any:
+        if not isinstance(cur, Decimal) and not isinstance(arg, Decimal):
+            return combine(cur, arg)
+        with localcontext() as ctx:
+            # enough digits for an exact sum or product (up to 400 of them)
+            ctx.prec = min(max(_digits(cur) + _digits(arg), 28), 400)
+            return lossless_floats(combine(_decimal(cur), _decimal(arg)))
+    return apply
+
+
+def _decimal(number: Any) -> Decimal:
+    return Decimal(repr(number)) if isinstance(number, float) else Decimal(number)
+
+
+def _digits(number: Any) -> int:
+    sign, digits, exponent = _decimal(number).as_tuple()
+    return len(digits) + abs(int(exponent))
+
+
+_inc = _arith("$inc", _exact(lambda cur, arg: cur + arg), lambda arg: arg)
+_mul = _arith("$mul", _exact(lambda cur, arg: cur * arg), lambda arg: 0)
 
 
 def _minmax(pick_new: Callable[[tuple, tuple], bool]) -> Callable[..., None]:

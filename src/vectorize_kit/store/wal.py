@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from ..values import dumps, loads
+
 __all__ = ["Record", "SnapshotBatch", "StoreLog", "fsync_dir", "write_atomic"]
 
 logger = logging.getLogger("vectorize_kit.store")
@@ -66,7 +68,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return dumps(value)  # exact numbers (Decimal too): read back with values.loads
 
 
 @dataclass
@@ -105,7 +107,7 @@ class Record:
     @classmethod
     def decode(cls, payload: bytes) -> Record:
         (hlen,) = _U32.unpack_from(payload, 0)
-        header = json.loads(payload[4 : 4 + hlen])
+        header = loads(payload[4 : 4 + hlen])
         op = header["op"]
         if op == "put":
             vectors: dict[str, list[np.ndarray | None]] = {}
@@ -218,7 +220,7 @@ class StoreLog:
             parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
             for batch in parquet.iter_batches(batch_size=SNAPSHOT_BATCH_ROWS):
                 # one json.loads per batch: the decoder then shares field-name strings
-                docs = json.loads("[" + ",".join(batch.column("doc").to_pylist()) + "]")
+                docs = loads("[" + ",".join(batch.column("doc").to_pylist()) + "]")
                 vectors, present = {}, {}
                 for fh, (col, dim) in zip(files, dims.items()):
                     mask = batch.column(f"has:{col}").to_numpy(zero_copy_only=False)
