@@ -133,15 +133,15 @@ def test_unsupported_type_message_names_the_type_and_the_supported_ones():
     assert error.message == (
         "Column 'c' has the unsupported type 'string'. Supported types: ascii, bigint, blob, "
         "boolean, date, decimal, double, duration, float, inet, int, smallint, text, time, "
-        "timestamp, tinyint, uuid, timeuuid, varint, counter, list, set, map, vector. Resend "
-        "the column definition with one of them.")
+        "timestamp, tinyint, uuid, timeuuid, varint, counter, list, set, map, vector, "
+        "userDefined. Resend the column definition with one of them.")
 
 
-def test_user_defined_types_are_not_supported_yet():
-    error = column_error({"type": "userDefined", "udtName": "address"})
-    assert error.error_code == "UNSUPPORTED_COLUMN_TYPES"
-    assert "user-defined types are not supported by vectorize_kit yet" in error.message
-    assert "'address'" in error.message
+def test_user_defined_types_need_the_keyspace_to_define_them():
+    with pytest.raises(DataAPIError) as caught:
+        parse_column("c", {"type": "userDefined", "udtName": "address"}, {})
+    assert caught.value.error_code == "UNKNOWN_USER_DEFINED_TYPE"
+    assert "unknown type 'address'" in caught.value.message
 
 
 @pytest.mark.parametrize("spec", [
@@ -168,8 +168,8 @@ def test_missing_value_type_message_shows_the_fix():
     assert column_error({"type": "list"}).message == (
         "Column 'c' of type 'list' needs a 'valueType': the valueType must be one of the scalar "
         "types ascii, bigint, blob, boolean, date, decimal, double, duration, float, inet, int, "
-        "smallint, text, time, timestamp, tinyint, uuid, timeuuid, varint, e.g. "
-        '{"type": "list", "valueType": "text"}.')
+        "smallint, text, time, timestamp, tinyint, uuid, timeuuid, varint (or a user-defined "
+        'type), e.g. {"type": "list", "valueType": "text"}.')
 
 
 def test_durations_are_allowed_as_list_elements_and_map_values():

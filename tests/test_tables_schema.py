@@ -358,7 +358,7 @@ CREATE_ERRORS = [
     ("unknown-long-type", "t", {"id": "text", "x": {"type": "tuple"}}, "id", None,
      "UNSUPPORTED_COLUMN_TYPES", "'tuple'"),
     ("user-defined", "t", {"id": "text", "x": {"type": "userDefined", "udtName": "addr"}},
-     "id", None, "UNSUPPORTED_COLUMN_TYPES", "'addr'"),
+     "id", None, "UNKNOWN_USER_DEFINED_TYPE", "unknown type 'addr'"),
     ("list-of-vector", "t", {"id": "text", "x": {"type": "list", "valueType": "vector"}},
      "id", None, "UNSUPPORTED_COLUMN_TYPES", "'vector'"),
     ("set-without-value-type", "t", {"id": "text", "x": {"type": "set"}}, "id", None,

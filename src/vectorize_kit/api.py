@@ -693,6 +693,48 @@ class Database:
         """Delete an index (regular or vector) of a table in the keyspace."""
         self._run({"dropIndex": {"name": name, "options": {"ifExists": if_exists}}}, keyspace)
 
+    # -- user-defined types ------------------------------------------------------------------
+    def create_type(self, name: str, *, fields: dict, keyspace: str | None = None,
+                    if_not_exists: bool = False) -> None:
+        """Create a user-defined type: ``fields`` maps each field name to a scalar type
+        (``"text"`` or ``{"type": "text"}``), in order.  Tables use it as a column,
+        ``{"type": "userDefined", "udtName": name}``, or as the values of a list, set or map.
+
+        Examples
+        --------
+        >>> db.create_type("address", fields={"city": "text", "zip": "text"})  # doctest: +SKIP
+        """
+        body: dict[str, Any] = {"name": name, "definition": {"fields": fields}}
+        if if_not_exists:
+            body["options"] = {"ifNotExists": True}
+        self._run({"createType": body}, keyspace)
+
+    def alter_type(self, name: str, *, add: dict | None = None, rename: dict | None = None,
+                   keyspace: str | None = None) -> None:
+        """Add fields (``add``: name -> type, appended) and/or rename fields (``rename``: old
+        name -> new name; values keep their place).  Every table using the type sees the
+        change at once."""
+        body: dict[str, Any] = {"name": name}
+        if rename:
+            body["rename"] = {"fields": rename}
+        if add:
+            body["add"] = {"fields": add}
+        self._run({"alterType": body}, keyspace)
+
+    def drop_type(self, name: str, *, keyspace: str | None = None,
+                  if_exists: bool = False) -> None:
+        """Delete a user-defined type no table uses."""
+        self._run({"dropType": {"name": name, "options": {"ifExists": if_exists}}}, keyspace)
+
+    def list_type_names(self, *, keyspace: str | None = None) -> list[str]:
+        return self._run({"listTypes": {}}, keyspace).status["types"]  # type: ignore
+
+    def list_types(self, *, keyspace: str | None = None) -> list[dict]:
+        """Each type as listTypes explains it: ``{"type": "userDefined", "udtName": ...,
+        "definition": {"fields": {...}}, "apiSupport": {...}}``."""
+        result = self._run({"listTypes": {"options": {"explain": True}}}, keyspace)
+        return result.status["types"]  # type: ignore[index]
+
     def __repr__(self) -> str:
         return f"Database(name={self.name!r}, id={self.id!r})"
 

@@ -164,6 +164,30 @@ CODES: dict[str, tuple[str, str, str]] = {
     "UNSUPPORTED_VECTOR_DIMENSION": (
         "REQUEST", "SCHEMA", "Vector definition contains unsupported dimension"),
     "UNSUPPORTED_COLUMN_TYPES": ("REQUEST", "SCHEMA", "Column types are not supported"),
+    # user-defined types
+    "CANNOT_ADD_EXISTING_TYPE": (
+        "REQUEST", "SCHEMA", "Type with the same name exists in the keyspace schema"),
+    "CANNOT_DROP_UNKNOWN_TYPE": (
+        "REQUEST", "SCHEMA", "Dropped type is not defined in the keyspace schema"),
+    "CANNOT_DROP_TYPE_USED_BY_TABLE": (
+        "REQUEST", "SCHEMA", "Type cannot be dropped if used by tables"),
+    "CANNOT_ALTER_UNKNOWN_TYPE": (
+        "REQUEST", "SCHEMA", "Altered type is not defined in the keyspace schema"),
+    "CANNOT_ADD_EXISTING_FIELD": (
+        "REQUEST", "SCHEMA", "Field with the same name are defined in the type definition"),
+    "CANNOT_RENAME_UNKNOWN_TYPE_FIELD": (
+        "REQUEST", "SCHEMA", "Field cannot be renamed if it is not defined in the type"),
+    "MISSING_ALTER_TYPE_OPERATIONS": (
+        "REQUEST", "SCHEMA", "Alter type command must include operations"),
+    "MISSING_FIELDS_FOR_TYPE_CREATION": (
+        "REQUEST", "SCHEMA", "At least one field is required for type creation"),
+    "UNSUPPORTED_TYPE_FIELDS": (
+        "REQUEST", "SCHEMA", "Type definition contains unsupported fields."),
+    "UNKNOWN_USER_DEFINED_TYPE": ("REQUEST", "SCHEMA", "User defined type is unknown"),
+    "INVALID_USER_DEFINED_TYPE_NAME": (
+        "REQUEST", "SCHEMA", "User defined type name is not valid."),
+    "UNSUPPORTED_MAP_DEFINITION": (
+        "REQUEST", "SCHEMA", "Map definition contains unsupported data types"),
     "INVALID_VECTORIZE_TABLE_CONFIGURATION": (
         "REQUEST", "SCHEMA", "Unable to parse vectorize configuration for table."),
     "EXISTING_TABLE_NOT_DATA_API_COLLECTION": (

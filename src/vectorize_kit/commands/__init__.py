@@ -38,13 +38,14 @@ from .state import (
     credential_name,
 )
 from .tables import TABLE_KEYSPACE_COMMANDS, TABLE_SCHEMA_COMMANDS, index_owner_by_column
+from .types import TYPE_COMMANDS
 
 TABLE_COMMANDS = {**TABLE_SCHEMA_COMMANDS, **TABLE_ROW_COMMANDS}
 #: Commands of the general endpoint (``/v1``), those of a keyspace, and every command known.
 GENERAL = {**GENERAL_COMMANDS, **INTEGRATION_COMMANDS}
 KNOWN_COMMANDS = frozenset({*GENERAL, *KEYSPACE_COMMANDS, *TABLE_KEYSPACE_COMMANDS,
-                            *COLLECTION_COMMANDS, *TABLE_COMMANDS})
-DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS}
+                            *TYPE_COMMANDS, *COLLECTION_COMMANDS, *TABLE_COMMANDS})
+DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS, **TYPE_COMMANDS}
 
 __all__ = [
     "GENERAL",

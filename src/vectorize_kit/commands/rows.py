@@ -159,13 +159,14 @@ def _describe(table: TableState) -> str:
 
 
 def _type_name(ctype: ColumnType) -> str:
+    value = ctype.udt.name if ctype.udt is not None else ctype.value_type
     if ctype.type == "map":
-        return f"map<{ctype.key_type},{ctype.value_type}>"
+        return f"map<{ctype.key_type},{value}>"
     if ctype.type in ("list", "set"):
-        return f"{ctype.type}<{ctype.value_type}>"
+        return f"{ctype.type}<{value}>"
     if ctype.is_vector:
         return f"vector<float,{ctype.dimension}>"
-    return ctype.type
+    return value if ctype.type == "userDefined" else ctype.type
 
 
 def _embed_rows(table: TableState, rows: list[_Row], labels: list[str]) -> None:
@@ -355,6 +356,12 @@ def _parse_sort(table: TableState, clause: Any, *, skip: int | None, limit: int 
             if columns[name].is_vector:
                 raise _sort_error("SORT_CLAUSE_VALUE_INVALID", table,
                                   f"Vector column '{name}' can not be sorted by 1 or -1.")
+            if columns[name].type in ("list", "set", "map", "userDefined", "duration"):
+                raise DataAPIError(
+                    "SORT_CLAUSE_VALUE_INVALID",
+                    f"Column '{name}' of type {_type_name(columns[name])} can not be sorted "
+                    f"on: sort on columns of primitive types such as text, int or "
+                    "timestamp.")
             fields.append((name, int(direction)))
         return _Sort(fields=fields)
     texts = [c for c, v in vector_sorts.items() if isinstance(v, str)]
@@ -477,7 +484,7 @@ def _render(table: TableState, rows: np.ndarray, columns: list[str],
 
 
 def _projection_schema(table: TableState, columns: list[str]) -> dict:
-    return {c: table.store.columns[c].schema() for c in columns}
+    return {c: table.store.columns[c].schema(table.keyspace) for c in columns}
 
 
 def _select(table: TableState, flt: RowFilter, sort: _Sort, count: int
@@ -643,10 +650,6 @@ def _parse_update(table: TableState, spec: Any) -> dict[str, dict]:
     return spec
 
 
-def _element_type(ctype: ColumnType) -> ColumnType:
-    return ColumnType(ctype.value_type)  # type: ignore[arg-type]
-
-
 def _updated_row(table: TableState, spec: dict, cells: dict, bad: list[str]) -> _Row:
     """The columns an update writes, as a row of given values (merged like an insert)."""
     columns = table.store.columns
@@ -714,14 +717,14 @@ def _collection_change(ctype: ColumnType, op: str, value: Any, old: Any) -> Any:
         if ctype.type == "map":  # an empty collection is null, as in Cassandra
             return {**(old or {}), **(added or {})} or None
         joined = [*(old or []), *(added or [])]
-        return ctype.parse(joined) if ctype.type == "set" else (joined or None)
+        return ctype.unique(joined) if ctype.type == "set" else (joined or None)
     if not isinstance(value, list):
         raise ColumnValueError(f"$pullAll takes an array of elements, not {value!r}")
     if ctype.type == "map":
-        keys = {ColumnType(ctype.key_type).parse(k) for k in value}  # type: ignore[arg-type]
+        keys = {ctype.element("keyType").parse(k) for k in value}
         kept = {k: v for k, v in (old or {}).items() if k not in keys}
     else:
-        drop = [_element_type(ctype).parse(v) for v in value]
+        drop = [ctype.element().parse(v) for v in value]
         kept = [x for x in (old or []) if x not in drop]
     return kept or None
 
@@ -814,10 +817,14 @@ def export_table(table: TableState, filter: Any, columns: Any) -> Any:
     frame = store.frame.iloc[rows][[n for n in names if n in store.frame.columns]]
     frame = frame.reset_index(drop=True)
     for name in names:
-        if store.columns[name].is_vector:
+        column = store.columns[name]
+        if column.is_vector:
             matrix = store.vectors[name]
             values = [matrix.row(int(r)) for r in rows]
             frame[name] = pd.Series(values, dtype=object)
+        elif column.udt is not None:
+            frame[name] = pd.Series([column.readable(c) for c in column.cells(frame[name])],
+                                    dtype=object)
     return frame[names]
 
 

@@ -6,6 +6,7 @@ every front door reach them only through the dispatcher.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import threading
 import uuid
@@ -23,6 +24,7 @@ from ..integrations import Integrations
 from ..models import PROVIDERS, LongTextPolicy, ModelInfo
 from ..names import check_database_name, check_schema_name
 from ..store.catalog import Catalog
+from ..store.columns import UdtType, retyped
 from ..store.documents import DocumentStore
 from ..store.rows import TableStore
 from ..store.shred import Indexing
@@ -263,6 +265,7 @@ class DatabaseState:
         self.name: str = meta["name"]
         self.created_at = dt.datetime.fromisoformat(meta["created_at"])
         self.keyspaces: dict[str, dict[str, CollectionState | TableState]] = {}
+        self.types: dict[str, dict[str, UdtType]] = {}  # keyspace -> user-defined types
         self.lock = threading.RLock()
         self.index_lock = threading.RLock()  # index names; never held while taking another
         self.closed = False
@@ -284,10 +287,44 @@ class DatabaseState:
     def _load(self) -> None:
         for ks in self.catalog.keyspaces(self.id):
             self.keyspaces[ks] = {}
+            self.types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
+                              for t in self.catalog.types(self.id, ks)}
             for name, definition in self.catalog.collections(self.id, ks).items():
                 self._open_collection(ks, CollectionSettings(name, definition["options"]))
             for name, definition in self.catalog.tables(self.id, ks).items():
                 self._open_table(ks, name, definition["schema"])
+            for udt in self.types[ks].values():  # a crash in the middle of an alterType
+                self.retype_tables(ks, udt)
+
+    def types_of(self, keyspace: str | None) -> dict[str, UdtType]:
+        """The user-defined types of a keyspace (in creation order); ``UNKNOWN_KEYSPACE``."""
+        self.keyspace(keyspace)
+        return self.types.setdefault(keyspace or limits.DEFAULT_KEYSPACE, {})
+
+    def save_types(self, keyspace: str) -> None:
+        self.catalog.save_types(self.id, keyspace, [
+            {"name": n, "definition": t.definition()} for n, t in self.types[keyspace].items()])
+
+    def retype_tables(self, keyspace: str, udt: UdtType) -> list[str]:
+        """Make the definition of ``udt`` current in the tables of the keyspace that use it
+        (one durable schema change each); the names of the tables that use it."""
+        users = []
+        for state in list(self.keyspaces.get(keyspace, {}).values()):
+            if not isinstance(state, TableState):
+                continue
+            with state.lock:
+                schema = copy.deepcopy(state.schema)
+                used = False
+                for name, spec in schema["columns"].items():
+                    new = retyped(spec, udt)
+                    if new is not None:
+                        used = True
+                        schema["columns"][name] = new
+                if used:
+                    users.append(state.name)
+                    if schema != state.schema and not state.dropped:
+                        state.store.alter(schema)
+        return users
 
     def _open_collection(self, keyspace: str, settings: CollectionSettings) -> CollectionState:
         dims = {} if settings.dimension is None else {"$vector": settings.dimension}
@@ -339,6 +376,7 @@ class DatabaseState:
             if name not in self.keyspaces:
                 self.catalog.create_keyspace(self.id, name)
                 self.keyspaces[name] = {}
+                self.types[name] = {}
 
     def drop_keyspace(self, name: str) -> None:
         with self.lock:
@@ -346,6 +384,7 @@ class DatabaseState:
                 state.close_store()
             self.catalog.drop_keyspace(self.id, name)
             del self.keyspaces[name]
+            self.types.pop(name, None)
 
     def close(self) -> None:
         """Compact every collection's log into a snapshot (a faster reopen), then close."""

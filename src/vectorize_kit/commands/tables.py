@@ -55,7 +55,7 @@ def _columns(db: DatabaseState, keyspace: str, table: str, spec: Any, command: s
         if not isinstance(name, str) or not name or name.startswith("$"):
             raise field_invalid(f"command.{where}", name,
                                 "column names are non-empty and do not start with '$'")
-        column = parse_column(name, definition)
+        column = parse_column(name, definition, db.types_of(keyspace))
         long = column.long_form()
         if column.is_vector and column.service is not None:
             service, dimension = check_service(
@@ -109,7 +109,7 @@ def _primary_key(spec: Any, columns: dict[str, dict]) -> dict:
             )
     for name in [*by, *sort]:
         kind = columns[name]["type"]
-        if kind in ("vector", "list", "set", "map", "duration", "counter"):
+        if kind in ("vector", "list", "set", "map", "duration", "counter", "userDefined"):
             raise incorrect(f"column '{name}' of type {kind} can not be part of a primary key "
                             "(use a scalar type such as text, int or uuid)")
     return {"partitionBy": list(by), "partitionSort": dict(sort)}
@@ -184,9 +184,10 @@ def drop_table(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
     return Result(status={"ok": 1})
 
 
-def _explained(schema: dict) -> dict:
-    return {"columns": copy.deepcopy(schema["columns"]),
-            "primaryKey": copy.deepcopy(schema["primaryKey"])}
+def _explained(table: TableState) -> dict:
+    """The table's definition as listTables explains it (user-defined types by name)."""
+    return {"columns": {n: c.ddl_form(table.keyspace) for n, c in table.store.columns.items()},
+            "primaryKey": copy.deepcopy(table.schema["primaryKey"])}
 
 
 def list_tables(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
@@ -196,7 +197,7 @@ def list_tables(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
     if not explain:
         return Result(status={"tables": sorted(tables)})
     return Result(status={"tables": [
-        {"name": name, "definition": _explained(tables[name].schema)}
+        {"name": name, "definition": _explained(tables[name])}
         for name in sorted(tables)]})
 
 
@@ -415,7 +416,8 @@ def create_index(table: TableState, body: dict) -> Result:
     if spec is None:
         raise _unknown_index_column(table, column)
     kind = spec["type"]
-    if kind in ("vector", "duration", "counter") or (part is not None and kind != "map"):
+    if kind in ("vector", "duration", "counter", "userDefined") or (
+            part is not None and kind != "map"):
         raise DataAPIError(
             "UNSUPPORTED_INDEXING_FOR_DATA_TYPES",
             f"The command attempted to create an index on a column that uses a data type not "
@@ -423,7 +425,7 @@ def create_index(table: TableState, body: dict) -> Result:
             + (f" (with '{part}', which only map columns take)" if part else "") + ". "
             + ("Vector columns are indexed with createVectorIndex." if kind == "vector" else
                "Index a column of a primitive type such as text or int, or a list, set or "
-               "map column."),
+               "map column (of a user-defined type too)."),
         )
     for key in ("ascii", "caseSensitive", "normalize"):
         if key in options and not isinstance(options[key], bool):
@@ -531,15 +533,6 @@ def vector_index(table: TableState, column: str) -> dict | None:
     return None
 
 
-def list_types(db: DatabaseState, keyspace: str | None, body: dict) -> Result:
-    """User-defined types: vectorize_kit has none (createTable refuses ``userDefined``), so
-    every keyspace lists none; clients use this to see whether a keyspace is empty."""
-    check_fields("listTypes", body, ("options",))
-    get_bool(get_options("listTypes", body, ("explain",)), "explain")
-    db.keyspace(keyspace)  # UNKNOWN_KEYSPACE
-    return Result(status={"types": []})
-
-
 def index_owner_by_column(db: DatabaseState, keyspace: str | None, command: str,
                           body: dict) -> TableState:
     """The table an index command sent to a keyspace means: the only table of the keyspace
@@ -572,7 +565,6 @@ TABLE_KEYSPACE_COMMANDS = {
     "dropTable": drop_table,
     "listTables": list_tables,
     "dropIndex": drop_index,
-    "listTypes": list_types,
 }
 TABLE_SCHEMA_COMMANDS = {
     "alterTable": alter_table,

@@ -114,13 +114,23 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
+def _holds_decimals(spec: Any) -> bool:
+    """Whether a column's values hold decimals (as its type, its elements' or its fields')."""
+    if isinstance(spec, str):
+        return spec == "decimal"
+    if isinstance(spec, dict):
+        return any(_holds_decimals(v) for k, v in spec.items()
+                   if k in ("type", "keyType", "valueType", "definition", "fields")
+                   or isinstance(v, dict))
+    return False
+
+
 def table_numbers(command: Any, schema: dict) -> Any:
     """A table command read with every fraction a ``Decimal``, made as the dispatcher takes
     it: exact in the values of decimal columns (rows inserted, ``$set``, ``$push`` and
     filters), elsewhere floats where a float is the same number (see
     :func:`~vectorize_kit.values.lossless_floats`)."""
-    exact = {n for n, c in schema["columns"].items()
-             if "decimal" in (c.get("type"), c.get("keyType"), c.get("valueType"))}
+    exact = {n for n, c in schema["columns"].items() if _holds_decimals(c)}
 
     def row(values: Any) -> Any:
         if not isinstance(values, dict):

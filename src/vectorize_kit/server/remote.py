@@ -48,7 +48,7 @@ from ..api import (
 )
 from ..commands import GENERAL, Result
 from ..errors import DataAPIError
-from ..store.columns import parse_column
+from ..store.columns import UdtType, parse_column
 from ..store.rows import key_columns
 from ..values import decode_vector, dumps, json_clone, loads, lossless_floats
 
@@ -493,8 +493,14 @@ class RemoteTable(_RemoteHandle, Table):
 
         if isinstance(projection, (list, tuple)):
             projection = dict.fromkeys(projection, 1)
-        columns = {n: parse_column(n, spec)
-                   for n, spec in self.definition()["columns"].items()}
+        definition = self.definition()["columns"]
+        types = {}
+        if any("udtName" in str(spec) for spec in definition.values()):
+            types = {t["udtName"]: UdtType.from_definition(t["udtName"], t["definition"])
+                     for t in self._database.list_types(keyspace=self._keyspace)
+                     if "udtName" in t}
+        columns = {n: parse_column(n, _without_api_support(spec), types)
+                   for n, spec in definition.items()}
         body: dict[str, Any] = {"filter": filter or {}, "options": {}}
         if projection:
             body["projection"] = projection
@@ -507,9 +513,18 @@ class RemoteTable(_RemoteHandle, Table):
         for name in names:
             col = columns[name]
             cells = [col.parse(row.get(name)) for row in rows]
+            if col.udt is not None:
+                cells = [col.readable(c) for c in cells]
             data[name] = (pd.Series(cells, dtype=object) if col.is_vector
                           else pd.Series(col.array(cells)))
         return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+
+
+def _without_api_support(spec: Any) -> Any:
+    """A column definition as listTables explains it, as a createTable would send it."""
+    if not isinstance(spec, dict):
+        return spec
+    return {k: _without_api_support(v) for k, v in spec.items() if k != "apiSupport"}
 
 
 def connect(api_endpoint: str, token: str | None = None, *, keyspace: str | None = None,

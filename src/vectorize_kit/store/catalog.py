@@ -8,6 +8,7 @@
     <root>/databases/<db id>/<keyspace>/<collection>/{snapshot,wal}-*  the documents
     <root>/databases/<db id>/<keyspace>/<table>/table.json   name and schema at creation
     <root>/databases/<db id>/<keyspace>/<table>/{snapshot,wal}-*       the rows (and schema)
+    <root>/databases/<db id>/<keyspace>/types.json    the keyspace's user-defined types
 
 Every directory is created under a temporary name with its metadata file fsynced, then
 renamed into place; removal renames it to a trash name first.  Both renames are atomic, so
@@ -25,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataAPIError
-from .wal import StoreLog, fsync_dir
+from .wal import StoreLog, fsync_dir, write_atomic
 
 __all__ = ["Catalog"]
 
 _DB_FILE = "database.json"
 _COLL_FILE = "collection.json"
 _TABLE_FILE = "table.json"
+_TYPES_FILE = "types.json"
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -147,6 +149,19 @@ class Catalog:
     def drop_keyspace(self, db_id: str, name: str) -> None:
         if self.root is not None:
             self._remove_dir(self._db_dir(db_id) / name)
+
+    # -- user-defined types ------------------------------------------------------------------
+    def types(self, db_id: str, keyspace: str) -> list[dict]:
+        """The user-defined types of a keyspace, in the order they were created: ``{"name":
+        ..., "definition": {"fields": {...}}}``."""
+        path = None if self.root is None else self._db_dir(db_id) / keyspace / _TYPES_FILE
+        return [] if path is None or not path.exists() else _read_json(path)["types"]
+
+    def save_types(self, db_id: str, keyspace: str, types: list[dict]) -> None:
+        """Replace the keyspace's types, atomically."""
+        if self.root is not None:
+            data = json.dumps({"types": types}, ensure_ascii=False, indent=1).encode()
+            write_atomic(self._db_dir(db_id) / keyspace / _TYPES_FILE, data)
 
     # -- collections and tables ----------------------------------------------------------------
     def _objects(self, db_id: str, keyspace: str, meta_name: str) -> dict[str, dict]:

@@ -34,7 +34,9 @@ Cells by type (the frame's dtype in brackets):
 - ``blob``: ``bytes`` (``binary[pyarrow]``);
 - ``list``: a ``list`` of element cells; ``set``: a ``list`` of element cells, deduplicated and
   sorted; ``map``: a ``dict`` from key cells to value cells in key order (all ``object``);
-- ``vector``: a float32 :class:`numpy.ndarray` (vectors live in matrices, not in the frame).
+- ``vector``: a float32 :class:`numpy.ndarray` (vectors live in matrices, not in the frame);
+- ``userDefined``: a ``tuple`` of field cells in the type's field order (``object``), also as
+  the elements of lists and sets and the values of maps.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import base64
 import binascii
 import datetime as dt
 import decimal
+import functools
 import ipaddress
 import math
 import re
@@ -62,9 +65,14 @@ from ..values import decode_vector
 __all__ = [
     "COLLECTION_TYPES",
     "SCALAR_TYPES",
+    "UDT_FIELD_TYPES",
     "ColumnType",
     "ColumnValueError",
+    "Types",
+    "UdtType",
+    "cql_name",
     "parse_column",
+    "retyped",
     "unknown_columns",
 ]
 
@@ -761,6 +769,117 @@ def _parse_vector(value: Any, dimension: int | None) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
+# user-defined types
+
+# a field of a user-defined type is one of these (Cassandra's UDT fields, as the Data API
+# lets them be created: no collections, vectors, nested types, counters or timeuuids)
+UDT_FIELD_TYPES: tuple[str, ...] = tuple(t for t in SCALAR_TYPES if t not in
+                                         ("counter", "timeuuid"))
+
+
+def cql_name(name: str) -> str:
+    """A CQL identifier as the Data API shows it: quoted unless lower-case."""
+    return name if re.fullmatch(r"[a-z][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class UdtType:
+    """A user-defined type: its name and its fields (name, scalar type) in order.
+
+    A value of the type is a *cell*: a tuple of field cells in field order (``None`` for a
+    null field), so that renaming a field changes no stored value and an added field reads as
+    null in older values (a shorter tuple), as in Cassandra.
+    """
+
+    name: str
+    fields: tuple[tuple[str, str], ...]
+
+    def definition(self) -> dict:
+        """``{"fields": {name: {"type": ...}}}``, as ``listTypes`` and projections show it."""
+        return {"fields": {f: {"type": t} for f, t in self.fields}}
+
+    @classmethod
+    def from_definition(cls, name: str, definition: dict) -> UdtType:
+        return cls(name, tuple((f, spec["type"]) for f, spec in definition["fields"].items()))
+
+
+def retyped(spec: dict, udt: UdtType) -> dict | None:
+    """A column definition kept by a table's schema, with the definition of ``udt`` made
+    current in it; ``None`` when the column does not use that type."""
+    if spec.get("type") == "userDefined" and spec.get("udtName") == udt.name:
+        return {**spec, "definition": udt.definition()}
+    value = spec.get("valueType")
+    if isinstance(value, dict) and value.get("udtName") == udt.name:
+        return {**spec, "valueType": {**value, "definition": udt.definition()}}
+    return None
+
+
+def _api_support(cql: str, *, filterable: bool) -> dict:
+    return {"createTable": True, "insert": True, "read": True, "filter": filterable,
+            "cqlDefinition": cql}
+
+
+@functools.lru_cache(maxsize=256)
+def _udt_codec(udt: UdtType) -> _Codec:
+    """How a value of ``udt`` parses, renders and sorts (it sits in an ``object`` column)."""
+    codecs = [(f, _SCALARS[t]) for f, t in udt.fields]
+    names = [f for f, _ in udt.fields]
+
+    def parse(value: Any) -> tuple:
+        if isinstance(value, dict):
+            given = dict(value)
+        elif isinstance(value, (list, tuple)) and all(
+                isinstance(p, (list, tuple)) and len(p) == 2 for p in value):
+            given = {}
+            for field_name, item in value:  # the Data API's "tuple format" of a UDT value
+                if not isinstance(field_name, str):
+                    raise ColumnValueError(f"UDT field name must be a string, but got "
+                                           f"{_show(field_name)}")
+                given[field_name] = item
+        else:
+            raise _expected(f"an object of the fields of type '{udt.name}' ({', '.join(names)})",
+                            value)
+        unknown = [k for k in given if k not in names]
+        if unknown:
+            raise ColumnValueError(
+                f"type '{udt.name}' has no field {', '.join(repr(k) for k in unknown)}; its "
+                f"fields are {', '.join(names)}")
+        cells = []
+        for field_name, codec in codecs:
+            item = given.get(field_name)
+            try:
+                cells.append(None if _is_null(item) else codec.parse(item))
+            except ColumnValueError as exc:
+                raise ColumnValueError(f"field '{field_name}' of type '{udt.name}': {exc}"
+                                       ) from None
+        return tuple(cells)
+
+    def to_json(cell: tuple) -> dict:
+        return {f: codec.to_json(c) for (f, codec), c in zip(codecs, cell) if c is not None}
+
+    def key(cell: tuple) -> tuple:  # nulls first, field by field (a frozen UDT's order)
+        return tuple((0,) if c is None else (1, codec.key(c)) for (_, codec), c in
+                     zip(codecs, _padded(cell, len(codecs))))
+
+    return _Codec(parse, to_json=to_json, key=key)
+
+
+def _padded(cell: tuple, size: int) -> tuple:
+    return cell + (None,) * (size - len(cell)) if len(cell) < size else cell
+
+
+def _udt_to_stored(udt: UdtType, cell: tuple) -> list:
+    """A UDT cell as the log keeps it: field values by position."""
+    return [None if c is None else _SCALARS[t].to_json(c) for (_, t), c in zip(udt.fields, cell)]
+
+
+def _udt_from_stored(udt: UdtType, stored: list) -> tuple:
+    values = list(stored) + [None] * (len(udt.fields) - len(stored))
+    return tuple(None if v is None else _SCALARS[t].parse(v)
+                 for (_, t), v in zip(udt.fields, values))
+
+
+# --------------------------------------------------------------------------------------------
 # the column type
 
 
@@ -771,16 +890,22 @@ class ColumnType:
     Parameters
     ----------
     type
-        The Data API type name: one of :data:`SCALAR_TYPES`, ``"list"``, ``"set"``, ``"map"``
-        or ``"vector"``.
+        The Data API type name: one of :data:`SCALAR_TYPES`, ``"list"``, ``"set"``, ``"map"``,
+        ``"vector"`` or ``"userDefined"``.
     key_type
         The key type of a map (a scalar type).
     value_type
-        The element type of a list or set, the value type of a map (a scalar type).
+        The element type of a list or set, the value type of a map (a scalar type, or
+        ``"userDefined"``).
     dimension
         The length of a vector; ``None`` while a vector's service has yet to fill it in.
     service
         A vector's embedding service, kept as given (the caller validates it).
+    udt
+        The user-defined type of a ``userDefined`` column, or of a collection's values.
+    frozen
+        A user-defined type's value inside a collection, which is a value even with every
+        field null (a column's value with every field null is null).
     """
 
     type: str
@@ -788,28 +913,65 @@ class ColumnType:
     value_type: str | None = None
     dimension: int | None = None
     service: dict | None = None
+    udt: UdtType | None = None
+    frozen: bool = False
 
-    def long_form(self) -> dict:
-        """The definition as ``listTables`` explains it: ``{"type": "text"}``,
-        ``{"type": "map", "keyType": "text", "valueType": "int"}``, ``{"type": "vector",
-        "dimension": 384, "service": {...}}``.  Key and value types stay short-form strings.
-        """
-        out = self.schema()
-        if self.service is not None:
-            out["service"] = self.service
+    def _codec(self, type_name: str) -> _Codec:
+        return _udt_codec(self.udt) if type_name == "userDefined" else _SCALARS[type_name]
+
+    def _udt_form(self, *, definition: bool, keyspace: str | None, frozen: bool) -> dict:
+        assert self.udt is not None
+        out: dict[str, Any] = {"type": "userDefined", "udtName": self.udt.name}
+        if definition:
+            out["definition"] = self.udt.definition()
+        if keyspace is not None and not frozen:  # a frozen UDT is fully supported
+            out["apiSupport"] = _api_support(f"{cql_name(keyspace)}.{cql_name(self.udt.name)}",
+                                             filterable=False)
         return out
 
-    def schema(self) -> dict:
-        """The long form without the vector's ``service``, as ``status.projectionSchema`` and
-        ``status.primaryKeySchema`` show a column."""
+    def _form(self, *, definition: bool, keyspace: str | None, service: bool) -> dict:
+        if self.type == "userDefined":
+            return self._udt_form(definition=definition, keyspace=keyspace, frozen=False)
         out: dict[str, Any] = {"type": self.type}
         if self.key_type is not None:
             out["keyType"] = self.key_type
-        if self.value_type is not None:
+        if self.value_type == "userDefined":
+            out["valueType"] = self._udt_form(definition=definition, keyspace=keyspace,
+                                              frozen=True)
+        elif self.value_type is not None:
             out["valueType"] = self.value_type
         if self.dimension is not None:
             out["dimension"] = self.dimension
+        if service and self.service is not None:
+            out["service"] = self.service
         return out
+
+    def long_form(self) -> dict:
+        """The definition as the table's schema keeps it: ``{"type": "text"}``, ``{"type":
+        "map", "keyType": "text", "valueType": "int"}``, ``{"type": "vector", "dimension":
+        384, "service": {...}}``, ``{"type": "userDefined", "udtName": "address",
+        "definition": {"fields": {...}}}``.  Key and value types stay short-form strings."""
+        return self._form(definition=True, keyspace=None, service=True)
+
+    def ddl_form(self, keyspace: str) -> dict:
+        """The definition as ``listTables`` explains it: the long form, with a user-defined
+        type named (``udtName`` and ``apiSupport``) rather than defined."""
+        return self._form(definition=False, keyspace=keyspace, service=True)
+
+    def schema(self, keyspace: str | None = None) -> dict:
+        """The long form without the vector's ``service``, as ``status.projectionSchema`` and
+        ``status.primaryKeySchema`` show a column (a user-defined type with its definition and,
+        given the table's ``keyspace``, its ``apiSupport``)."""
+        return self._form(definition=True, keyspace=keyspace, service=False)
+
+    def element(self, role: str = "valueType") -> ColumnType:
+        """The type of a collection's elements (``"valueType"``) or a map's keys
+        (``"keyType"``)."""
+        type_name = self.key_type if role == "keyType" else self.value_type
+        assert type_name is not None
+        if type_name == "userDefined":
+            return ColumnType(type_name, udt=self.udt, frozen=True)
+        return ColumnType(type_name)
 
     @property
     def is_vector(self) -> bool:
@@ -818,15 +980,16 @@ class ColumnType:
 
     @property
     def dtype(self) -> Any:
-        """The pandas dtype of this column in a typed DataFrame (``object`` for collections
-        and vectors)."""
+        """The pandas dtype of this column in a typed DataFrame (``object`` for collections,
+        vectors and user-defined types)."""
         codec = _SCALARS.get(self.type)
         return codec.dtype if codec else np.dtype(object)
 
     def parse(self, value: Any) -> Any:
         """The cell for a JSON (or Python) value; ``None`` for null.
 
-        ``None``, ``pd.NA`` and ``pd.NaT`` are null; so are empty lists, sets and maps.
+        ``None``, ``pd.NA`` and ``pd.NaT`` are null; so are empty lists, sets and maps, and a
+        user-defined type's value whose fields are all null.
 
         Raises
         ------
@@ -837,19 +1000,27 @@ class ColumnType:
             return None
         if self.type == "vector":
             return _parse_vector(value, self.dimension)
+        if self.type == "userDefined":
+            cell = self._codec("userDefined").parse(value)
+            return None if not self.frozen and all(c is None for c in cell) else cell
         if self.type == "list":
-            return _elements(value, _SCALARS[self.value_type], (list, tuple),
+            return _elements(value, self._codec(self.value_type), (list, tuple),
                              f"an array of {self.value_type} values") or None
         if self.type == "set":
-            codec = _SCALARS[self.value_type]
-            cells = _elements(value, codec, (list, tuple, set, frozenset),
+            cells = _elements(value, self._codec(self.value_type),
+                              (list, tuple, set, frozenset),
                               f"an array of {self.value_type} values")
-            unique = {codec.key(c): c for c in cells}  # by sort key: NaN equals NaN here
-            return [unique[k] for k in sorted(unique)] or None
+            return self.unique(cells)
         if self.type == "map":
-            return _parse_map(value, _SCALARS[self.key_type], _SCALARS[self.value_type],
+            return _parse_map(value, _SCALARS[self.key_type], self._codec(self.value_type),
                               self.key_type)
         return _SCALARS[self.type].parse(value)
+
+    def unique(self, cells: list) -> list | None:
+        """A set's cells: without duplicates, in the set's order (``None`` if empty)."""
+        codec = self._codec(self.value_type)  # type: ignore[arg-type]
+        found = {codec.key(c): c for c in cells}  # by sort key: NaN equals NaN here
+        return [found[k] for k in sorted(found)] or None
 
     def to_json(self, cell: Any) -> Any:
         """The Data API's JSON form of a cell (``None`` for null).
@@ -857,21 +1028,71 @@ class ColumnType:
         Non-finite floats and doubles become ``"NaN"``, ``"Infinity"``, ``"-Infinity"``;
         decimals stay :class:`decimal.Decimal` (the JSON encoder writes them as numbers);
         maps are JSON objects when their keys are text or ascii, else arrays of
-        ``[key, value]`` pairs in key order.
+        ``[key, value]`` pairs in key order; a user-defined type's value is an object of its
+        fields, null fields left out.
         """
         if cell is None:
             return None
         if self.type == "vector":
             return cell.tolist()
+        if self.type == "userDefined":
+            return self._codec("userDefined").to_json(cell)
         if self.type in ("list", "set"):
-            codec = _SCALARS[self.value_type]
+            codec = self._codec(self.value_type)  # type: ignore[arg-type]
             return [codec.to_json(c) for c in cell]
         if self.type == "map":
-            keys, values = _SCALARS[self.key_type], _SCALARS[self.value_type]
+            keys, values = _SCALARS[self.key_type], self._codec(self.value_type)
             if self.key_type in ("text", "ascii"):
                 return {k: values.to_json(v) for k, v in cell.items()}
             return [[keys.to_json(k), values.to_json(v)] for k, v in cell.items()]
         return _SCALARS[self.type].to_json(cell)
+
+    def to_stored(self, cell: Any) -> Any:
+        """A cell as the table's log keeps it: :meth:`to_json`, except that user-defined
+        types keep their fields by position (and maps of them are pairs)."""
+        if self.udt is None or cell is None:
+            return self.to_json(cell)
+        if self.type == "userDefined":
+            return _udt_to_stored(self.udt, cell)
+        if self.type in ("list", "set"):
+            return [_udt_to_stored(self.udt, c) for c in cell]
+        keys = _SCALARS[self.key_type]  # a map of a user-defined type
+        return [[keys.to_json(k), _udt_to_stored(self.udt, v)] for k, v in cell.items()]
+
+    def from_stored(self, value: Any) -> Any:
+        """The cell for a value :meth:`to_stored` wrote (under this or an older version of a
+        user-defined type: renamed fields keep their place, added ones are null)."""
+        if self.udt is None or value is None:
+            return self.parse(value)
+        if self.type == "userDefined":
+            return _udt_from_stored(self.udt, value)
+        cells = [_udt_from_stored(self.udt, v) for v in
+                 (value if self.type != "map" else [v for _, v in value])]
+        if self.type == "list":
+            return cells
+        if self.type == "set":
+            return self.unique(cells)
+        keys = _SCALARS[self.key_type]
+        entries = {keys.key(c): (c, v) for c, v in
+                   zip((keys.parse(k) for k, _ in value), cells)}
+        return dict(entries[k] for k in sorted(entries))
+
+    def readable(self, cell: Any) -> Any:
+        """A cell as a DataFrame shows it: a user-defined type's value as a dict of every
+        field (``None`` for null ones), also inside lists, sets and maps; other cells as
+        they are."""
+        if self.udt is None or cell is None:
+            return cell
+        names = [f for f, _ in self.udt.fields]
+
+        def fields(c: tuple) -> dict:
+            return dict(zip(names, _padded(c, len(names))))
+
+        if self.type == "userDefined":
+            return fields(cell)
+        if self.type == "map":
+            return {k: fields(v) for k, v in cell.items()}
+        return [fields(c) for c in cell]
 
     def array(self, cells: list) -> Any:
         """A pandas array of :attr:`dtype` holding ``cells`` (``None`` for null), for
@@ -891,18 +1112,65 @@ class ColumnType:
 
 _FIELDS = {"list": ("type", "valueType"), "set": ("type", "valueType"),
            "map": ("type", "keyType", "valueType"),
-           "vector": ("type", "dimension", "service")}
+           "vector": ("type", "dimension", "service"),
+           "userDefined": ("type", "udtName")}
+
+# the types a keyspace defines (name -> type), for definitions a user sends; ``None`` reads a
+# definition the table's schema kept (whose user-defined types carry their definition)
+Types = dict[str, UdtType]
 
 
 def _unsupported(name: str, type_name: Any) -> DataAPIError:
     return DataAPIError(
         "UNSUPPORTED_COLUMN_TYPES",
         f"Column '{name}' has the unsupported type {type_name!r}. Supported types: "
-        f"{', '.join(SUPPORTED_TYPES)}. Resend the column definition with one of them.")
+        f"{', '.join(SUPPORTED_TYPES)}, userDefined. Resend the column definition with one "
+        "of them.")
 
 
-def _element_type(name: str, kind: str, role: str, spec: Any) -> str:
-    """The scalar key or value type of a collection, checked."""
+def _user_type(name: str, spec: dict, types: Types | None) -> UdtType:
+    """The user-defined type a ``{"type": "userDefined", "udtName": ...}`` names."""
+    udt_name = spec.get("udtName")
+    if types is None:  # kept by the table's schema, with its definition
+        return UdtType.from_definition(udt_name, spec["definition"])
+    unknown = [k for k in spec if k not in _FIELDS["userDefined"]]
+    if unknown:
+        raise DataAPIError(
+            "COMMAND_FIELD_UNKNOWN",
+            f"Column '{name}' definition contains unknown field "
+            f"{', '.join(repr(k) for k in unknown)}: not one of recognized fields "
+            "'type', 'udtName'. Remove the others.")
+    if not isinstance(udt_name, str) or not udt_name.strip():
+        raise DataAPIError(
+            "INVALID_USER_DEFINED_TYPE_NAME",
+            f"User defined type name is not valid: {udt_name!r}.\n\nThe user defined type name "
+            "\"udtName\" must not be empty.\n\nResend the command using a valid user defined "
+            "type name.")
+    found = types.get(udt_name)
+    if found is None:
+        raise DataAPIError(
+            "UNKNOWN_USER_DEFINED_TYPE",
+            f"The column uses a user defined type that is not known.\n\nColumn '{name}': "
+            f"unknown type '{udt_name}'; the keyspace defines the types: "
+            f"{', '.join(types) or '(none)'}.\n\nResend the command using a known user "
+            "defined type (createType creates one).")
+    return found
+
+
+def _element_type(name: str, kind: str, role: str, spec: Any,
+                  types: Types | None) -> tuple[str, UdtType | None]:
+    """The key or value type of a collection, checked: a scalar type, or (as the values of
+    a list, set or map) a user-defined type."""
+    if isinstance(spec, dict) and spec.get("type") == "userDefined":
+        if role == "keyType":
+            raise DataAPIError(
+                "UNSUPPORTED_MAP_DEFINITION",
+                f"The command attempted to create a map column that used unsupported types "
+                f"for either the key or value.\n\nMaps can use most primitive types for the "
+                f"key and value, and userDefined types for the value.\n\nColumn '{name}' used "
+                f"the key type: userDefined.\n\nResend the command using a supported key and "
+                "value type.")
+        return "userDefined", _user_type(name, spec, types)
     if isinstance(spec, dict) and set(spec) == {"type"}:
         spec = spec["type"]  # {"type": "text"} is accepted for "text"
     refused = _NOT_SORTABLE if (kind == "set" or role == "keyType") else _NOT_IN_COLLECTIONS
@@ -913,31 +1181,37 @@ def _element_type(name: str, kind: str, role: str, spec: Any) -> str:
     elif spec in refused:
         problem = f"cannot have the {role} {spec!r}, which Cassandra does not allow there"
     else:
-        return spec
+        return spec, None
     scalars = [t for t in SCALAR_TYPES if t not in refused]
     example = {"list": '{"type": "list", "valueType": "text"}',
                "set": '{"type": "set", "valueType": "text"}',
                "map": '{"type": "map", "keyType": "text", "valueType": "int"}'}[kind]
+    also = "" if role == "keyType" else " (or a user-defined type)"
     raise DataAPIError(
         "UNSUPPORTED_COLUMN_TYPES",
         f"Column '{name}' of type '{kind}' {problem}: the {role} must be one of the scalar "
-        f"types {', '.join(scalars)}, e.g. {example}.")
+        f"types {', '.join(scalars)}{also}, e.g. {example}.")
 
 
-def parse_column(name: str, spec: Any) -> ColumnType:
+def parse_column(name: str, spec: Any, types: Types | None = None) -> ColumnType:
     """The type of column ``name`` from its definition in short or long form.
 
     Accepts ``"text"`` and ``{"type": "text"}`` for every scalar type, ``{"type": "list" |
-    "set", "valueType": ...}``, ``{"type": "map", "keyType": ..., "valueType": ...}`` and
-    ``{"type": "vector", "dimension": 3, "service": {...}}``.  A vector with a service may omit
-    its dimension: it is then ``None``, for the caller to fill in from the model.
+    "set", "valueType": ...}``, ``{"type": "map", "keyType": ..., "valueType": ...}``,
+    ``{"type": "vector", "dimension": 3, "service": {...}}`` and ``{"type": "userDefined",
+    "udtName": "address"}`` (also as a list's, set's or map's ``valueType``).  A vector with a
+    service may omit its dimension: it is then ``None``, for the caller to fill in from the
+    model.  ``types`` are the keyspace's user-defined types, for a definition a user sent;
+    without it, the definition is one a table's schema kept (see :meth:`ColumnType.long_form`).
 
     Raises
     ------
     DataAPIError
-        ``UNSUPPORTED_COLUMN_TYPES`` for an unknown type, a user-defined type or a bad key or
-        value type; ``MISSING_DIMENSION_IN_VECTOR_COLUMN`` for a vector with neither dimension
-        nor service; ``UNSUPPORTED_VECTOR_DIMENSION`` for a dimension that is not a positive
+        ``UNSUPPORTED_COLUMN_TYPES`` for an unknown type or a bad key or value type;
+        ``UNKNOWN_USER_DEFINED_TYPE`` / ``INVALID_USER_DEFINED_TYPE_NAME`` for a user-defined
+        type the keyspace does not have; ``UNSUPPORTED_MAP_DEFINITION`` for a map keyed by
+        one; ``MISSING_DIMENSION_IN_VECTOR_COLUMN`` for a vector with neither dimension nor
+        service; ``UNSUPPORTED_VECTOR_DIMENSION`` for a dimension that is not a positive
         integer; ``COMMAND_FIELD_UNKNOWN`` for unknown fields in a long-form definition.
     """
     if isinstance(spec, str):
@@ -952,13 +1226,9 @@ def parse_column(name: str, spec: Any) -> ColumnType:
         raise DataAPIError(
             "UNSUPPORTED_COLUMN_TYPES",
             f"Column '{name}' has no \"type\" in its definition {_show(spec)}. Add one of: "
-            f"{', '.join(SUPPORTED_TYPES)}.")
+            f"{', '.join(SUPPORTED_TYPES)}, userDefined.")
     if type_name == "userDefined":
-        raise DataAPIError(
-            "UNSUPPORTED_COLUMN_TYPES",
-            f"Column '{name}' has a user-defined type ({spec.get('udtName')!r}): user-defined "
-            "types are not supported by vectorize_kit yet. Use a map column or several "
-            "columns instead.")
+        return ColumnType("userDefined", udt=_user_type(name, spec, types))
     if not isinstance(type_name, str) or type_name not in SUPPORTED_TYPES:
         raise _unsupported(name, type_name)
     allowed = _FIELDS.get(type_name, ("type",))
@@ -970,12 +1240,13 @@ def parse_column(name: str, spec: Any) -> ColumnType:
             f"{', '.join(repr(k) for k in unknown)}; its definition may have only "
             f"{', '.join(repr(k) for k in allowed)}. Remove the others.")
     if type_name in ("list", "set"):
-        value_type = _element_type(name, type_name, "valueType", spec.get("valueType"))
-        return ColumnType(type_name, value_type=value_type)
+        value_type, udt = _element_type(name, type_name, "valueType", spec.get("valueType"),
+                                        types)
+        return ColumnType(type_name, value_type=value_type, udt=udt)
     if type_name == "map":
-        key_type = _element_type(name, "map", "keyType", spec.get("keyType"))
-        value_type = _element_type(name, "map", "valueType", spec.get("valueType"))
-        return ColumnType("map", key_type=key_type, value_type=value_type)
+        key_type, _ = _element_type(name, "map", "keyType", spec.get("keyType"), types)
+        value_type, udt = _element_type(name, "map", "valueType", spec.get("valueType"), types)
+        return ColumnType("map", key_type=key_type, value_type=value_type, udt=udt)
     if type_name == "vector":
         dimension, service = spec.get("dimension"), spec.get("service")
         if dimension is None:

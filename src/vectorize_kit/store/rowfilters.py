@@ -3,10 +3,11 @@
 Scalar columns take ``$eq`` (also implicit), ``$ne``, ``$in``, ``$nin``, ``$gt``, ``$gte``,
 ``$lt`` and ``$lte``; ``list`` and ``set`` columns take ``$in``, ``$nin`` and ``$all`` over
 their elements; ``map`` columns take them over ``$keys``, ``$values`` or, directly, over
-``[key, value]`` entries.  ``$and`` and ``$or`` combine.  Operands are parsed with the column's
-type, so ``"2024-05-01"`` compares as a date in a ``date`` column.  A null cell matches
-``$ne`` and ``$nin`` only.  Comparisons on the common dtypes are one vectorised pandas
-operation; the others compare cell by cell.
+``[key, value]`` entries (elements of a user-defined type match whole: a partial value
+matches a stored value with the same fields set).  ``$and`` and ``$or`` combine.  Operands
+are parsed with the column's type, so ``"2024-05-01"`` compares as a date in a ``date``
+column.  A null cell matches ``$ne`` and ``$nin`` only.  Comparisons on the common dtypes are
+one vectorised pandas operation; the others compare cell by cell.
 """
 
 from __future__ import annotations
@@ -180,6 +181,14 @@ class _Parser:
                 f"Filtering is not supported on vector columns. The table {self.table} "
                 f"defines the columns: {self.defined()}. The request filtered on the vector "
                 f"column: {name}. Sort on it (vector search) instead of filtering.")
+        if ctype.type == "userDefined":
+            raise _error(
+                "UNSUPPORTED_FILTERING_FOR_COLUMN_TYPES",
+                f"Filtering is only supported on primitive data types such as `text`, and "
+                f"on the elements of `list`, `set` and `map` columns. The table {self.table} "
+                f"defines the columns: {self.defined()}. The request filtered on the "
+                f"user-defined type column: {name}. Filter on the other columns (a list, set "
+                "or map of a user-defined type can be filtered on its elements).")
         self.used.add(name)
         self.count += 1
         if self.count > limits.MAX_FILTER_PROPERTIES:
@@ -249,10 +258,9 @@ class _Parser:
                 "use $in, $nin or $all" + (" (on $keys, $values, or [key, value] entries)"
                                            if ctype.type == "map" else "") + ".")
         if ctype.type != "map":
-            element = ColumnType(ctype.value_type)  # type: ignore[arg-type]
+            element = ctype.element()
             return _Contains(name, ctype, None, op, self.values(name, element, op, arg))
-        key_t = ColumnType(ctype.key_type)  # type: ignore[arg-type]
-        value_t = ColumnType(ctype.value_type)  # type: ignore[arg-type]
+        key_t, value_t = ctype.element("keyType"), ctype.element()
         if part is not None:
             element = key_t if part == "$keys" else value_t
             return _Contains(name, ctype, part, op, self.values(name, element, op, arg))

@@ -61,6 +61,7 @@ class TableStore(StoreBase):
 
     # -- schema ------------------------------------------------------------------------------
     def _set_schema(self, schema: dict, *, fresh: bool = False) -> None:
+        old = {} if fresh else self.columns
         self.schema = json.loads(json.dumps(schema))
         self.columns: dict[str, ColumnType] = {
             name: parse_column(name, spec) for name, spec in self.schema["columns"].items()}
@@ -83,6 +84,11 @@ class TableStore(StoreBase):
                 if name not in frame.columns:
                     frame[name] = pd.Series(self.columns[name].array([None] * len(frame)),
                                             index=frame.index)
+                elif old[name].udt != self.columns[name].udt:  # a field added to its type
+                    was, now = old[name], self.columns[name]
+                    frame[name] = pd.Series(now.array(
+                        [now.from_stored(was.to_stored(c)) for c in was.cells(frame[name])]),
+                        index=frame.index)
             self._frame = frame[scalar]
             vectors = {}
             for name, col in self.columns.items():
@@ -238,12 +244,14 @@ class TableStore(StoreBase):
 
     # -- persistence -------------------------------------------------------------------------
     def _wire(self, row: dict) -> dict:
-        """A row of cells in its JSON form (as the log and snapshots keep it), nulls left out."""
-        return {n: self.columns[n].to_json(v) for n, v in row.items()
+        """A row of cells in the form the log and snapshots keep (JSON; user-defined types
+        by position), nulls left out."""
+        return {n: self.columns[n].to_stored(v) for n, v in row.items()
                 if v is not None and n in self.columns}
 
     def _parse_row(self, wire: dict) -> dict:
-        return {n: self.columns[n].parse(v) for n, v in wire.items() if n in self.columns}
+        return {n: self.columns[n].from_stored(v) for n, v in wire.items()
+                if n in self.columns}
 
     def _load(self, log: StoreLog) -> None:
         batches, records = log.load()
