@@ -111,6 +111,44 @@ CODES: dict[str, tuple[str, str, str]] = {
     "UNSUPPORTED_UPDATE_OPERATOR_FOR_VECTORIZE": (
         "REQUEST", "UPDATE", "Unsupported update operator for $vectorize"),
     "TOO_MANY_DOCUMENTS_TO_COUNT": ("REQUEST", "", "Too many documents to count"),
+    # lexical search, hybrid search and reranking (titles from the Data API's errors.yaml)
+    "REQUEST_STRUCTURE_MISMATCH": (
+        "REQUEST", "", "Request is valid JSON but has a structural mismatch"),
+    "LEXICAL_NOT_ENABLED_FOR_COLLECTION": (
+        "REQUEST", "SCHEMA", "Lexical search is not enabled for the collection"),
+    "SHRED_BAD_DOCUMENT_LEXICAL_TYPE": ("REQUEST", "DOCUMENT", "Bad $lexical value to shred"),
+    "LEXICAL_CONTENT_TOO_LONG": (
+        "REQUEST", "DOCUMENT", "Lexical content exceeds maximum length"),
+    "UNSUPPORTED_UPDATE_OPERATOR_FOR_LEXICAL": (
+        "REQUEST", "UPDATE", "Update operator cannot be used on $lexical field"),
+    "HYBRID_FIELD_CONFLICT": ("REQUEST", "", "Conflict with $hybrid field"),
+    "HYBRID_FIELD_UNSUPPORTED_VALUE_TYPE": (
+        "REQUEST", "", "Unsupported JSON value type for $hybrid field"),
+    "HYBRID_FIELD_UNKNOWN_SUBFIELDS": ("REQUEST", "", "Unknown sub-field(s) for $hybrid field"),
+    "HYBRID_FIELD_UNSUPPORTED_SUBFIELD_VALUE_TYPE": (
+        "REQUEST", "", "Unsupported JSON value type for $hybrid sub-field"),
+    "UNSUPPORTED_RERANKING_COMMAND": ("REQUEST", "", "Reranking not enabled for collection"),
+    "MISSING_RERANK_QUERY_TEXT": ("REQUEST", "", "Rerank query text is missing"),
+    "MISSING_RERANK_ON": ("REQUEST", "", "Rerank field is missing"),
+    "INVALID_RERANK_OVERRIDE": ("REQUEST", "", "Invalid rerank override"),
+    "UNSUPPORTED_VECTOR_SORT_FOR_COLLECTION": (
+        "REQUEST", "SORT", "Vector sorting not supported by the collection"),
+    "UNSUPPORTED_VECTORIZE_SORT_FOR_COLLECTION": (
+        "REQUEST", "SORT", "Vectorize sorting not supported by the collection"),
+    "CANNOT_LEXICAL_SORT_NON_INDEXED_COLUMNS": (
+        "REQUEST", "SORT", "Lexical sort cannot be used for non-indexed columns"),
+    "CANNOT_LEXICAL_SORT_WITH_SKIP_OPTION": (
+        "REQUEST", "SORT", "Skip option cannot be used with lexical sort"),
+    "CANNOT_SORT_ON_SPECIAL_WITH_OTHERS": (
+        "REQUEST", "SORT", "Special sort combined with other sort expressions"),
+    "CANNOT_LEXICAL_FILTER_NON_INDEXED_COLUMNS": (
+        "REQUEST", "FILTER", "Lexical filter cannot be used for non-indexed columns"),
+    "UNSUPPORTED_INDEX_TYPE": ("REQUEST", "SCHEMA", "Index type is not supported"),
+    "MISSING_HYBRID_SORT_VALUE": ("REQUEST", "SORT", "Hybrid sort has no value"),
+    "UNSUPPORTED_TEXT_INDEX_FOR_DATA_TYPES": (
+        "REQUEST", "SCHEMA", "Text index not supported by data types"),
+    "UNSUPPORTED_JSON_TYPE_FOR_TEXT_INDEX": (
+        "REQUEST", "SCHEMA", "JSON value type is not supported for creating text index"),
     # tables (data-api.md §3; titles from the Data API's errors.yaml)
     "CANNOT_ADD_EXISTING_TABLE": (
         "REQUEST", "SCHEMA", "Table with the same name exists in the keyspace schema"),

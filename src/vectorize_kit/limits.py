@@ -13,6 +13,14 @@ MAX_IN_VALUES = 100
 MAX_VECTOR_LIMIT = 1000
 MAX_COUNT = 1000
 
+# Lexical search and findAndRerank (the Data API's OperationsConfig and SAI's limits).
+MAX_LEXICAL_BYTES = 8192  # the distinct analyzed terms of a $lexical text
+LEXICAL_LIMIT_TABLES = 100  # rows a lexical sort of a table gives without a limit
+MAX_LEXICAL_LIMIT = 1000
+RERANK_LIMIT = 10  # documents findAndRerank returns without a limit
+HYBRID_LIMIT = 50  # candidates of each findAndRerank read without hybridLimits
+MAX_HYBRID_LIMIT = 100
+
 # Vectors.
 MAX_VECTOR_DIMENSION = 4096
 

@@ -17,7 +17,7 @@ from ..errors import DataAPIError
 from ..models import LongTextPolicy
 from .core import Result, logger, unwrap
 from .documents import (
-    COLLECTION_COMMANDS,
+    DOCUMENT_COMMANDS,
     chunk_id,
     delete_all,
     export_rows,
@@ -25,6 +25,7 @@ from .documents import (
     update_all,
 )
 from .integrations import INTEGRATION_COMMANDS
+from .rerank import RERANK_COMMANDS, find_reranking_providers
 from .rows import TABLE_ROW_COMMANDS, export_table
 from .schema import GENERAL_COMMANDS, KEYSPACE_COMMANDS
 from .state import (
@@ -41,8 +42,10 @@ from .tables import TABLE_KEYSPACE_COMMANDS, TABLE_SCHEMA_COMMANDS, index_owner_
 from .types import TYPE_COMMANDS
 
 TABLE_COMMANDS = {**TABLE_SCHEMA_COMMANDS, **TABLE_ROW_COMMANDS}
+COLLECTION_COMMANDS = {**DOCUMENT_COMMANDS, **RERANK_COMMANDS}
 #: Commands of the general endpoint (``/v1``), those of a keyspace, and every command known.
-GENERAL = {**GENERAL_COMMANDS, **INTEGRATION_COMMANDS}
+GENERAL = {**GENERAL_COMMANDS, "findRerankingProviders": find_reranking_providers,
+           **INTEGRATION_COMMANDS}
 KNOWN_COMMANDS = frozenset({*GENERAL, *KEYSPACE_COMMANDS, *TABLE_KEYSPACE_COMMANDS,
                             *TYPE_COMMANDS, *COLLECTION_COMMANDS, *TABLE_COMMANDS})
 DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS, **TYPE_COMMANDS}
@@ -87,7 +90,7 @@ def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = 
         return GENERAL[name](db, body)
     if name in DATABASE_COMMANDS:
         return DATABASE_COMMANDS[name](db, keyspace, body)
-    if name in ("createVectorIndex", "createIndex"):
+    if name in ("createVectorIndex", "createIndex", "createTextIndex"):
         return _index_on_keyspace(db, keyspace, name, body)
     if name in COLLECTION_COMMANDS or name in TABLE_COMMANDS:
         raise DataAPIError(

@@ -27,7 +27,9 @@ from ..values import (
     bad_vector_rows,
     canon,
     decode_vector,
+    is_number,
     json_clone,
+    json_type_name,
     not_finite,
     sort_key,
     vectorize_type_error,
@@ -45,7 +47,7 @@ from .core import (
 )
 from .state import CollectionState, SchemaObjectState
 
-__all__ = ["COLLECTION_COMMANDS", "check_lengths"]
+__all__ = ["DOCUMENT_COMMANDS", "check_lengths"]
 
 
 # -- documents in ----------------------------------------------------------------------------
@@ -141,7 +143,7 @@ def _prepare(coll: CollectionState, doc: Any, position: int | None,
             f"Document is not valid JSON: {exc}{_where(position)}. Convert the value (e.g. "
             "NaN to null) and resend.",
         ) from None
-    clean = check_document(clean, indexing=coll.settings.indexing, position=position)
+    clean = _checked(coll, clean, position)
     if "$vector" in doc and "$vectorize" in doc:
         raise DataAPIError(
             "INVALID_USAGE_OF_VECTORIZE",
@@ -158,6 +160,76 @@ def _prepare(coll: CollectionState, doc: Any, position: int | None,
     if "_id" not in clean and new_id:
         clean = {"_id": new_doc_id(coll.settings.default_id), **clean}
     return _Prepared(clean, vector, text)
+
+
+def _checked(coll: CollectionState, doc: dict, position: int | None = None) -> dict:
+    """A document checked for storage, its ``$lexical`` text included."""
+    doc = check_document(doc, indexing=coll.settings.indexing, position=position)
+    if "$lexical" not in doc:
+        return doc
+    off = coll.lexical_off()
+    if off is not None:
+        raise off
+    text = doc["$lexical"]
+    if text is not None and not isinstance(text, str):
+        raise DataAPIError(
+            "SHRED_BAD_DOCUMENT_LEXICAL_TYPE",
+            "Bad $lexical value to shred: the value for field '$lexical' must be a JSON "
+            f"String, not a JSON {json_type_name(text)}{_where(position)}.",
+        )
+    if text and len(text) > limits.MAX_LEXICAL_BYTES // 4 and (
+        coll.lexical(current=False).term_bytes(text) > limits.MAX_LEXICAL_BYTES
+    ):
+        raise DataAPIError(
+            "LEXICAL_CONTENT_TOO_LONG",
+            "The command attempted to insert or update the `$lexical` field with content "
+            f"that exceeds the maximum allowed length{_where(position)}: its distinct terms "
+            f"take more than {limits.MAX_LEXICAL_BYTES} bytes.\n\nThe collection: "
+            f"{coll.qualified_name}.\n\nResend the command using a smaller value for the "
+            "`$lexical` field.",
+        )
+    return doc
+
+
+def _expand_hybrid(doc: Any, position: int | None) -> Any:
+    """An inserted document's ``$hybrid`` shorthand: ``"text"`` is ``$vectorize`` and
+    ``$lexical`` both; ``{"$vectorize": ..., "$lexical": ...}`` gives each."""
+    if not isinstance(doc, dict) or "$hybrid" not in doc:
+        return doc
+    where = f" (Document {1 if position is None else position + 1})"
+    if any(k in doc for k in ("$lexical", "$vector", "$vectorize")):
+        raise DataAPIError(
+            "HYBRID_FIELD_CONFLICT",
+            "Field '$hybrid' cannot be used with '$lexical', '$vector', or '$vectorize'"
+            f"{where}.\n\nResend command without conflicting fields.",
+        )
+    value = doc["$hybrid"]
+    rest = {k: v for k, v in doc.items() if k != "$hybrid"}
+    if value is None:
+        return rest
+    if isinstance(value, str):
+        return {**rest, "$vectorize": value, "$lexical": value}
+    if not isinstance(value, dict):
+        raise DataAPIError(
+            "HYBRID_FIELD_UNSUPPORTED_VALUE_TYPE",
+            "Unsupported JSON value type for '$hybrid' field: expected String, Object or "
+            f"`null` but received {json_type_name(value)}{where}.",
+        )
+    unknown = [k for k in value if k not in ("$lexical", "$vectorize")]
+    if unknown:
+        raise DataAPIError(
+            "HYBRID_FIELD_UNKNOWN_SUBFIELDS",
+            "Unknown sub-field(s) for '$hybrid' field: expected '$lexical' and/or "
+            f"'$vectorize' but encountered: {', '.join(repr(k) for k in unknown)}{where}.",
+        )
+    for key, sub in value.items():
+        if sub is not None and not isinstance(sub, str):
+            raise DataAPIError(
+                "HYBRID_FIELD_UNSUPPORTED_SUBFIELD_VALUE_TYPE",
+                f"Unsupported JSON value type for '$hybrid' sub-field: expected String or "
+                f"`null` for '{key}' but received {json_type_name(sub)}{where}.",
+            )
+    return {**rest, **{k: v for k, v in value.items() if v is not None}}
 
 
 def _check_batch(coll: CollectionState, items: list[_Prepared]) -> None:
@@ -264,12 +336,14 @@ def _render_doc(doc: dict, vector: np.ndarray | None, proj: Projection) -> dict:
 # -- selection: filter + sort ----------------------------------------------------------------
 
 class _Sort:
-    """A parsed sort: nothing, a vector (``vector``) or fields (``fields``)."""
+    """A parsed sort: nothing, a vector (``vector``), a ``$lexical`` text or fields."""
 
     def __init__(self, vector: np.ndarray | None = None,
-                 fields: list[tuple[str, int]] | None = None) -> None:
+                 fields: list[tuple[str, int]] | None = None, lexical: str | None = None
+                 ) -> None:
         self.vector = vector
         self.fields = fields or []
+        self.lexical = lexical
 
     @property
     def is_vector(self) -> bool:
@@ -304,6 +378,8 @@ def _parse_sort(coll: CollectionState, clause: Any) -> _Sort:
         check_lengths(coll, coll.model, [text], ["the search text"], kind="query")
         (vec,) = coll.embed([text], kind="query")
         return _Sort(vector=np.asarray(vec, dtype=np.float32))
+    if "$lexical" in clause and not is_number(clause["$lexical"]):
+        return _Sort(lexical=_lexical_sort(coll, clause))
     clause = _json_operand(clause, "SORT_CLAUSE_INVALID", "sort clause")
     fields = []
     for path, direction in clause.items():
@@ -329,11 +405,38 @@ def _parse_sort(coll: CollectionState, clause: Any) -> _Sort:
     return _Sort(fields=fields)
 
 
+def _lexical_sort(coll: CollectionState, clause: dict) -> str:
+    """The text of a ``{"$lexical": "text"}`` sort."""
+    off = coll.lexical_off()
+    if off is not None:
+        raise off
+    if len(clause) > 1:
+        raise DataAPIError(
+            "SORT_CLAUSE_INVALID",
+            "Sort clause used by command not valid.\nProblem: if sorting by '$lexical' no "
+            "other sort expressions allowed.\n\nResend the command with a valid sort clause.",
+        )
+    text = clause["$lexical"]
+    if not isinstance(text, str):
+        raise DataAPIError(
+            "SORT_CLAUSE_INVALID",
+            "Sort clause used by command not valid.\nProblem: if sorting by '$lexical' value "
+            f"must be String, not {json_type_name(text)}.\n\nResend the command with a valid "
+            "sort clause.",
+        )
+    return text
+
+
 def _select(coll: CollectionState, flt: Filter, sort: _Sort, *, count: int
             ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The best ``count`` rows (row numbers) and, for a vector sort, their similarities."""
+    """The best ``count`` rows (row numbers) and, for a vector sort, their similarities
+    (a ``$lexical`` sort gives its rows by BM25 score, without scores, as the Data API)."""
     store = coll.store
     mask = flt.mask(store) if len(store) else np.zeros(0, dtype=bool)
+    if sort.lexical is not None:
+        index = coll.lexical()
+        rows, _ = index.search(sort.lexical, count, None if mask.all() else mask)
+        return rows, None
     if sort.is_vector:
         assert store.vectors is not None and sort.vector is not None
         rows = None if mask.all() else np.flatnonzero(mask)
@@ -365,7 +468,9 @@ def _json_operand(value: Any, code: str, what: str) -> Any:
 
 def _filter(coll: CollectionState, body: dict) -> Filter:
     clause = _json_operand(body.get("filter"), "INVALID_FILTER_EXPRESSION", "filter")
-    return parse_filter(clause, indexing=coll.settings.indexing)
+    off = coll.lexical_off()
+    return parse_filter(clause, indexing=coll.settings.indexing,
+                        lexical=off or (lambda text: coll.lexical().matches(text)))
 
 
 def _update(body: dict) -> Any:
@@ -402,7 +507,7 @@ def insert_one(coll: CollectionState, body: dict) -> Result:
         raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
                            "Command field 'command.document' value null not valid: must not "
                            "be null.")
-    items = _chunked(coll, [_prepare(coll, body["document"], None)])
+    items = _chunked(coll, [_prepare(coll, _expand_hybrid(body["document"], None), None)])
     for item in items:
         if coll.store.has(item.doc["_id"]):  # a per-document error: the envelope keeps status
             return Result(status={"insertedIds": []}, errors=[_duplicate(item.doc["_id"])])
@@ -413,7 +518,7 @@ def insert_one(coll: CollectionState, body: dict) -> Result:
 
 def insert_many(coll: CollectionState, body: dict) -> Result:
     docs, ordered, responses = insert_many_request(body, "documents")
-    items = [_prepare(coll, d, i, deferred=True) for i, d in enumerate(docs)]
+    items = [_prepare(coll, _expand_hybrid(d, i), i, deferred=True) for i, d in enumerate(docs)]
     _check_batch(coll, items)
     items = _chunked(coll, items)  # long texts split into documents, when asked
     seen: set[Any] = set()
@@ -468,6 +573,27 @@ def find(coll: CollectionState, body: dict) -> Result:
     page = options.get("pageState")
     fields = ("seq", "n") if sort.is_vector else ("after", "n")
     state = decode_page(page, "find", fields) if page is not None else {}
+    if sort.lexical is not None:
+        if skip is not None:
+            raise DataAPIError(
+                "CANNOT_LEXICAL_SORT_WITH_SKIP_OPTION",
+                "The command attempted to lexical sort along with skip option set.\n\nA "
+                "lexical sort gives the best matches in one page: lower the limit instead of "
+                "skipping.\n\nResend the command without the skip option.",
+            )
+        if page is not None:
+            raise DataAPIError(
+                "SORT_CLAUSE_INVALID",
+                "Sort clause used by command not valid.\nProblem: 'pageState' is not "
+                "supported with non-empty sort clause.\n\nResend the command with a valid "
+                "sort clause.",
+            )
+        count = min(limit or limits.PAGE_SIZE, limits.MAX_LEXICAL_LIMIT)
+        rows, _ = _select(coll, flt, sort, count=count)
+        stored = coll.store.docs()
+        docs = [_render(coll, int(r), proj, None, stored) for r in rows]
+        return Result(status={"sortVector": None} if with_sort_vector else None,
+                      data={"documents": docs, "nextPageState": None})
     if skip is not None and not sort.fields and not sort.is_vector:
         raise DataAPIError("COMMAND_FIELD_VALUE_INVALID",
                            "skip options should be used with sort clause: add a sort (e.g. "
@@ -614,7 +740,7 @@ def _finish_new(coll: CollectionState, doc: dict) -> dict:
     if "_id" not in doc:
         doc = {"_id": new_doc_id(coll.settings.default_id), **doc}
     check_doc_id(doc["_id"])
-    return check_document(doc, indexing=coll.settings.indexing)
+    return _checked(coll, doc)
 
 
 def _apply_update(coll: CollectionState, rows: np.ndarray, update: Any, *,
@@ -627,7 +753,7 @@ def _apply_update(coll: CollectionState, rows: np.ndarray, update: Any, *,
         old = docs[r]
         new, change = update.apply(old, inserting=False)
         vec, text = _changed_vector(coll, change, old, store.vector(int(r)))
-        new = check_document(new, indexing=coll.settings.indexing)
+        new = _checked(coll, new)
         out.append(_Prepared(new, vec, text))
         before.append(old)
     upserted = None
@@ -870,7 +996,7 @@ def export_rows(coll: CollectionState, filter: Any, projection: Any, *,
     return records, vectors
 
 
-COLLECTION_COMMANDS = {
+DOCUMENT_COMMANDS = {
     "insertOne": insert_one,
     "insertMany": insert_many,
     "find": find,

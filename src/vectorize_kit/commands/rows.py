@@ -297,19 +297,23 @@ def _raw_key(table: TableState, raw: Any) -> list:
 # -- selection -------------------------------------------------------------------------------
 
 def _filter(table: TableState, body: dict) -> RowFilter:
+    matchers = {c: (lambda col, text: table.lexical(col).matches(text))
+                for c in table.text_indexes()}
     return parse_row_filter(body.get("filter"), table.store.columns,
-                            table=table.qualified_name)
+                            table=table.qualified_name, text_indexed=matchers)
 
 
 @dataclass
 class _Sort:
     """A parsed table sort: by one vector column (``column``, ``vector``, ``metric``), by
-    regular columns (``fields``), or nothing."""
+    BM25 on one text-indexed column (``column``, ``lexical``), by regular columns
+    (``fields``), or nothing."""
 
     column: str | None = None
     vector: np.ndarray | None = None
     metric: str = "cosine"
     fields: list[tuple[str, int]] = field(default_factory=list)
+    lexical: str | None = None  # a lexical sort of the text-indexed ``column``
 
 
 def _sort_error(code: str, table: TableState, detail: str) -> DataAPIError:
@@ -342,8 +346,12 @@ def _parse_sort(table: TableState, clause: Any, *, skip: int | None, limit: int 
             f"The table {table.qualified_name} defines the columns: "
             f"{listed_columns(table.schema)}. The command attempted to sort the unknown "
             f"columns: {_names(unknown)}. Resend the command using only defined columns.")
-    vector_sorts = {c: v for c, v in clause.items() if _is_vector_value(v)}
-    regular = [c for c in clause if c not in vector_sorts]
+    lexical = [c for c, v in clause.items()
+               if isinstance(v, str) and columns[c].type in ("text", "ascii")]
+    vector_sorts = {c: v for c, v in clause.items() if _is_vector_value(v) and c not in lexical}
+    regular = [c for c in clause if c not in vector_sorts and c not in lexical]
+    if lexical:
+        return _lexical_sort(table, clause, lexical, list(vector_sorts), regular, skip)
     if not vector_sorts:
         fields = []
         for name in regular:
@@ -422,6 +430,39 @@ def _parse_sort(table: TableState, clause: Any, *, skip: int | None, limit: int 
                  metric=index["definition"]["options"]["metric"])
 
 
+def _lexical_sort(table: TableState, clause: dict, lexical: list[str], vector: list[str],
+                  regular: list[str], skip: int | None) -> _Sort:
+    """``{"column": "text"}`` on a text column: by BM25, on its own."""
+    if len(clause) > 1:
+        raise DataAPIError(
+            "CANNOT_SORT_ON_SPECIAL_WITH_OTHERS",
+            "The command used a sort clause with a special (lexical/vector/vectorize) sort "
+            "combined with one or more other sort expressions:\nSpecial sorts can only be used "
+            "on their own, and cannot be combined with other sort expressions.\n\nThe command "
+            f"attempted to use lexical sort on columns: {_names(lexical) or '[None]'}.\nThe "
+            f"command attempted to use vector/vectorize sort on columns: "
+            f"{_names(vector) or '[None]'}.\nThe command attempted to use regular sort on "
+            f"columns: {_names(regular) or '[None]'}.\n\nResend the command with only one "
+            "special sort expression.")
+    (name,) = lexical
+    indexed = table.text_indexes()
+    if name not in indexed:
+        raise DataAPIError(
+            "CANNOT_LEXICAL_SORT_NON_INDEXED_COLUMNS",
+            "The command attempted to lexical sort on column that is not indexed.\n\nLexical "
+            "sorting is only supported on columns that have been indexed (createTextIndex)."
+            f"\n\nThe table {table.qualified_name} has indexes on columns: "
+            f"{_names(indexed) or '[None]'}.\nThe command attempted to sort columns: {name}."
+            "\n\nResend the command using indexed column.")
+    if skip is not None:
+        raise DataAPIError(
+            "CANNOT_LEXICAL_SORT_WITH_SKIP_OPTION",
+            "The command attempted to lexical sort column along with skip option set.\n\nA "
+            "lexical sort gives the best matches in one page: lower the limit instead.\n\n"
+            "Resend the command without the skip option.")
+    return _Sort(column=name, lexical=clause[name])
+
+
 def _ordered(table: TableState, rows: np.ndarray, fields: list[tuple[str, int]]) -> np.ndarray:
     """``rows`` sorted by regular columns (nulls last), stably."""
     frame = table.store.frame.iloc[rows]
@@ -491,6 +532,11 @@ def _select(table: TableState, flt: RowFilter, sort: _Sort, count: int
             ) -> tuple[np.ndarray, np.ndarray | None]:
     store = table.store
     mask = flt.mask(store)
+    if sort.lexical is not None:
+        assert sort.column is not None
+        rows, _ = table.lexical(sort.column).search(sort.lexical, count,
+                                                    None if mask.all() else mask)
+        return rows, None
     if sort.vector is not None:
         assert sort.column is not None
         rows = None if mask.all() else np.flatnonzero(mask)
@@ -518,6 +564,16 @@ def find(table: TableState, body: dict) -> Result:
     status: dict[str, Any] = {"projectionSchema": _projection_schema(table, columns)}
     if with_sort_vector:
         status["sortVector"] = None if sort.vector is None else sort.vector.tolist()
+    if sort.lexical is not None:
+        if page is not None:
+            raise DataAPIError(
+                "SORT_CLAUSE_INVALID",
+                "Sort clause used by command not valid.\nProblem: 'pageState' is not "
+                "supported with a lexical sort, which gives its best rows in one page.")
+        count = min(limit or limits.LEXICAL_LIMIT_TABLES, limits.MAX_LEXICAL_LIMIT)
+        rows, _ = _select(table, flt, sort, count)
+        return Result(status=status, data={"documents": _render(table, rows, columns),
+                                           "nextPageState": None})
     if sort.vector is not None:
         total = min(limit or limits.MAX_VECTOR_LIMIT, limits.MAX_VECTOR_LIMIT)
     elif sort.fields:

@@ -12,7 +12,10 @@ from ..errors import DataAPIError
 from ..models import OTHER_PROVIDERS, PROVIDERS
 from ..names import check_schema_name
 from ..similarity import METRICS
+from ..store.lexical import AnalyzerError
+from ..store.lexical import analyzer as lexical_analyzer
 from ..store.shred import ID_TYPES
+from ..values import json_type_name
 from .core import Result, check_fields, field_invalid, get_bool, get_options
 from .state import (
     CollectionSettings,
@@ -23,13 +26,15 @@ from .state import (
     not_in_scope,
 )
 
-__all__ = ["GENERAL_COMMANDS", "KEYSPACE_COMMANDS", "check_service"]
+__all__ = ["GENERAL_COMMANDS", "KEYSPACE_COMMANDS", "RERANKING_PROVIDERS", "check_analyzer",
+           "check_rerank_service", "check_service"]
 
+#: The reranking providers and models the Data API offers (findRerankingProviders).
+RERANKING_PROVIDERS = {"nvidia": ("nvidia/llama-3.2-nv-rerankqa-1b-v2",)}
 SOURCE_MODELS = ("ada002", "bert", "cohere-v3", "gecko", "nv-qa-4", "openai-v3-large",
                  "openai-v3-small", "other")
 # The Data API echoes these blocks for every collection (HCD with lexical and rerank on);
-# astrapy's tests compare them.  vectorize_kit stores them but offers no lexical search or
-# reranking.
+# astrapy's tests compare them.  Reranking runs offline on the local model (findAndRerank).
 DEFAULT_LEXICAL = {"enabled": True, "analyzer": "standard"}
 DEFAULT_RERANK = {"enabled": True, "service": {
     "provider": "nvidia", "modelName": "nvidia/llama-3.2-nv-rerankqa-1b-v2"}}
@@ -71,9 +76,98 @@ def normalise_options(options: Any, db: DatabaseState, *,
     for key, default in (("lexical", DEFAULT_LEXICAL), ("rerank", DEFAULT_RERANK)):
         value = options.get(key)
         if value is not None and not isinstance(value, dict):
-            raise field_invalid(f"command.options.{key}", value, "must be a JSON object")
-        out[key] = copy.deepcopy(value) if value is not None else copy.deepcopy(default)
+            raise DataAPIError(
+                "REQUEST_STRUCTURE_MISMATCH",
+                f"Request is valid JSON but has a structural mismatch: 'options.{key}' must be "
+                f"a JSON object, not {json_type_name(value)}.",
+            )
+        out[key] = (_lexical_options(value) if key == "lexical" else _rerank_options(value)
+                    ) if value is not None else copy.deepcopy(default)
     return out
+
+
+def _lexical_options(spec: dict) -> dict:
+    """``options.lexical``: ``{"enabled": bool, "analyzer": name or object}``."""
+    enabled = spec.get("enabled")
+    if not isinstance(enabled, bool):
+        raise _options_error("'enabled' is required property for 'lexical' Object value")
+    check_fields("createCollection", spec, ("enabled", "analyzer"), "options.lexical")
+    analyzer = spec.get("analyzer")
+    if not enabled:
+        if analyzer not in (None, {}):
+            raise _options_error(
+                "'lexical' is disabled, but 'lexical.analyzer' property was provided with an "
+                f"unexpected type: {json_type_name(analyzer)}. When 'lexical' is disabled, "
+                "'lexical.analyzer' must either be omitted or be JSON null, or an empty "
+                "Object '{ }'.")
+        return {"enabled": False}
+    if analyzer in (None, {}):
+        analyzer = "standard"
+    return {"enabled": True, "analyzer": check_analyzer(analyzer, _options_error, "lexical")}
+
+
+def check_analyzer(analyzer: Any, fail: Callable[[str], DataAPIError], owner: str) -> Any:
+    """A lexical analyzer (a name or a custom object) that vectorize_kit can run; a copy."""
+    if isinstance(analyzer, dict):
+        unknown = sorted(set(analyzer) - {"charFilters", "filters", "tokenizer"})
+        if unknown:
+            raise fail(
+                f"Invalid field{'s' if len(unknown) > 1 else ''} for '{owner}.analyzer'."
+                f" Valid fields are: [charFilters, filters, tokenizer], found: "
+                f"[{', '.join(unknown)}]")
+        for key, kind in (("tokenizer", dict), ("filters", list), ("charFilters", list)):
+            value = analyzer.get(key)
+            if value is not None and not isinstance(value, kind):
+                raise fail(
+                    f"'{key}' property of '{owner}.analyzer' must be JSON "
+                    f"{'Object' if kind is dict else 'Array'}, is: {json_type_name(value)}")
+    elif not isinstance(analyzer, str):
+        raise fail(f"'analyzer' property of '{owner}' must be either JSON Object or String, is: "
+                   f"{json_type_name(analyzer)}")
+    try:
+        lexical_analyzer(analyzer)
+    except AnalyzerError as exc:
+        raise fail(f"Invalid analyzer config: {exc}") from None
+    return copy.deepcopy(analyzer)
+
+
+def _rerank_options(spec: dict) -> dict:
+    """``options.rerank``: ``{"enabled": bool, "service": {provider, modelName, ...}}``."""
+    enabled = spec.get("enabled")
+    if not isinstance(enabled, bool):
+        raise _options_error("'enabled' is required property for 'rerank' Object value")
+    check_fields("createCollection", spec, ("enabled", "service"), "options.rerank")
+    service = spec.get("service")
+    if not enabled:
+        if service not in (None, {}):
+            raise _options_error(
+                "'rerank' is disabled, but 'rerank.service' configuration is provided")
+        return {"enabled": False}
+    if service is None:
+        return copy.deepcopy(DEFAULT_RERANK)
+    return {"enabled": True, "service": check_rerank_service(service, _options_error)}
+
+
+def check_rerank_service(service: Any, fail: Callable[[str], DataAPIError]) -> dict:
+    """A reranking service definition of the one reranking provider (NVIDIA's model, which
+    vectorize_kit stands in for with the local model: see findAndRerank)."""
+    if not isinstance(service, dict):
+        raise fail(f"'service' must be a JSON object, not {json_type_name(service)}")
+    check_fields("createCollection", service,
+                 ("provider", "modelName", "authentication", "parameters"),
+                 "options.rerank.service")
+    provider, model = service.get("provider"), service.get("modelName")
+    if not provider:
+        raise fail("Provider name is required for reranking service configuration")
+    if provider not in RERANKING_PROVIDERS:
+        raise fail(f"Reranking provider '{provider}' is not supported")
+    if not model:
+        raise fail(f"Model name is required for reranking provider '{provider}'")
+    if model not in RERANKING_PROVIDERS[provider]:
+        raise fail(f"Model '{model}' is not supported by reranking provider '{provider}'")
+    if service.get("parameters"):
+        raise fail(f"Reranking provider '{provider}' currently doesn't support any parameters")
+    return copy.deepcopy(service)
 
 
 def _vector_options(spec: Any, db: DatabaseState, default_credential: bool) -> dict:

@@ -26,6 +26,7 @@ from ..names import check_database_name, check_schema_name
 from ..store.catalog import Catalog
 from ..store.columns import UdtType, retyped
 from ..store.documents import DocumentStore
+from ..store.lexical import AnalyzerError, LexicalIndex
 from ..store.rows import TableStore
 from ..store.shred import Indexing
 from ..values import Secret
@@ -72,6 +73,22 @@ class CollectionSettings:
     def default_id(self) -> str | None:
         spec = self.options.get("defaultId")
         return spec["type"] if spec else None
+
+    @property
+    def analyzer(self) -> str | dict | None:
+        """The lexical analyzer, ``None`` when lexical search is off."""
+        spec = self.options.get("lexical")
+        if not isinstance(spec, dict) or spec.get("enabled") is not True:
+            return None
+        return spec.get("analyzer") or "standard"
+
+    @property
+    def rerank_service(self) -> dict | None:
+        """The reranking service, ``None`` when reranking is off."""
+        spec = self.options.get("rerank")
+        if not isinstance(spec, dict) or spec.get("enabled") is not True:
+            return None
+        return spec.get("service")
 
 
 class SchemaObjectState:
@@ -212,6 +229,32 @@ class CollectionState(SchemaObjectState):
         super().__init__(database, keyspace, settings.name)
         self.settings = settings
         self.store = store
+        self._lexical: LexicalIndex | None = None
+
+    def lexical_off(self) -> DataAPIError | None:
+        """The error for lexical content, filters and sorts, if lexical search is off."""
+        if self.settings.analyzer is not None:
+            return None
+        return DataAPIError(
+            "LEXICAL_NOT_ENABLED_FOR_COLLECTION",
+            "Lexical content can only be added and filtering and sort only be used on "
+            "collections for which Lexical feature is enabled.\nThe collection "
+            f"{self.qualified_name} does not have Lexical feature enabled.",
+        )
+
+    def lexical(self, *, current: bool = True) -> LexicalIndex:
+        """The BM25 index of the documents' ``$lexical`` texts, brought up to date with the
+        store unless ``current`` is false (to analyze a text about to be stored)."""
+        off = self.lexical_off()
+        if off is not None:
+            raise off
+        if self._lexical is None:
+            self._lexical = lexical_index(self.settings.analyzer, self.qualified_name)
+        index = self._lexical
+        if current:
+            index.refresh(self.store.data_key,
+                          lambda: [d.get("$lexical") for d in self.store.docs()])
+        return index
 
     def embed(self, texts: list[str], *, kind: Kind = "passage",
               api_key: str | None = None) -> np.ndarray:
@@ -235,10 +278,39 @@ class TableState(SchemaObjectState):
                  store: TableStore) -> None:
         super().__init__(database, keyspace, name)
         self.store = store
+        self._lexical: dict[str, LexicalIndex] = {}  # index name -> its BM25 index
 
     @property
     def schema(self) -> dict:
         return self.store.schema
+
+    def text_indexes(self) -> dict[str, dict]:
+        """``column -> text index definition`` (createTextIndex)."""
+        return {i["definition"]["column"]: i for i in self.schema["indexes"].values()
+                if i["indexType"] == "text"}
+
+    def lexical(self, column: str) -> LexicalIndex:
+        """The BM25 index of a text-indexed column, current with the store."""
+        index = self.text_indexes()[column]
+        analyzer = index["definition"]["options"]["analyzer"]
+        found = self._lexical.get(index["name"])
+        if found is None or found.spec != analyzer:
+            found = self._lexical[index["name"]] = lexical_index(analyzer, self.qualified_name)
+        found.refresh(self.store.data_key,
+                      lambda: self.store.frame[column].to_numpy(dtype=object))
+        return found
+
+
+def lexical_index(analyzer: str | dict, owner: str) -> LexicalIndex:
+    """A new BM25 index with ``analyzer`` (one stored before analyzers were checked, that
+    can not run, is refused with the reason)."""
+    try:
+        return LexicalIndex(analyzer)
+    except AnalyzerError as exc:
+        raise DataAPIError(
+            "LEXICAL_NOT_ENABLED_FOR_COLLECTION",
+            f"The lexical analyzer of {owner} can not run in vectorize_kit: {exc}.",
+        ) from None
 
 
 def credential_name(provider_key: str) -> str:

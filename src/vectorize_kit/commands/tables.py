@@ -1,6 +1,6 @@
 """Table schema commands (``reference/data-api.md`` §3.1): createTable, dropTable, listTables
-and dropIndex on a keyspace; alterTable, createIndex, createVectorIndex and listIndexes on a
-table.
+and dropIndex on a keyspace; alterTable, createIndex, createVectorIndex, createTextIndex and
+listIndexes on a table.
 
 A table's schema is ``{"columns": {name: long form}, "primaryKey": {"partitionBy": [...],
 "partitionSort": {...}}, "indexes": {name: index}}``; the store keeps it, and every change is
@@ -19,8 +19,9 @@ from ..names import check_schema_name
 from ..similarity import METRICS
 from ..store.columns import parse_column
 from ..store.rows import key_columns
+from ..values import json_type_name
 from .core import Result, check_fields, field_invalid, get_bool, get_options
-from .schema import SOURCE_MODELS, check_service
+from .schema import SOURCE_MODELS, check_analyzer, check_service
 from .state import DatabaseState, TableState
 
 __all__ = ["TABLE_KEYSPACE_COMMANDS", "TABLE_SCHEMA_COMMANDS", "listed_columns"]
@@ -516,6 +517,47 @@ def create_vector_index(table: TableState, body: dict) -> Result:
     return _add_index(table, name, if_not_exists, index)
 
 
+def create_text_index(table: TableState, body: dict) -> Result:
+    """A text index (BM25 over an analyzed text column), for ``$match`` and lexical sorts."""
+    body = dict(body)
+    index_type = body.pop("indexType", "text")
+    if index_type != "text":
+        raise DataAPIError(
+            "UNSUPPORTED_INDEX_TYPE",
+            f"createTextIndex creates indexes of type 'text', not {index_type!r}: leave "
+            "'indexType' out, or use createIndex / createVectorIndex.")
+    name, if_not_exists, options = _index_command(table, body, "createTextIndex")
+    check_fields("createTextIndex", options, ("analyzer",), "definition.options")
+    column = body["definition"]["column"]
+    if not isinstance(column, str):
+        raise field_invalid("command.definition.column", column, "must be a column name")
+    spec = table.schema["columns"].get(column)
+    if spec is None:
+        raise _unknown_index_column(table, column)
+    if spec["type"] != "text":
+        raise DataAPIError(
+            "UNSUPPORTED_TEXT_INDEX_FOR_DATA_TYPES",
+            "The command attempted to create a text index on a column that is not a `text` "
+            "type.\n\nText indexes can only be created on columns of type `text`.\n\nThe "
+            f"table {table.qualified_name} defines the columns: "
+            f"{listed_columns(table.schema)}.\nThe command attempted to text index the "
+            f"unsupported columns: {column}.\n\nResend the command using columns of `text` "
+            "type.")
+    analyzer = options.get("analyzer", "standard")
+    if not isinstance(analyzer, (str, dict)):
+        raise DataAPIError(
+            "UNSUPPORTED_JSON_TYPE_FOR_TEXT_INDEX",
+            "The command attempted to create a text index using an unsupported JSON value "
+            "type.\n\nThe supported JSON value types are: String, Object.\nThe command used "
+            f"the unsupported JSON value type: {json_type_name(analyzer)}.\n\nResend the "
+            "command using a supported JSON value type.")
+    analyzer = check_analyzer(analyzer, lambda why: DataAPIError(
+        "INVALID_INDEX_DEFINITION", f"Invalid text index analyzer: {why}."), "options")
+    index = {"name": name, "definition": {"column": column, "options": {"analyzer": analyzer}},
+             "indexType": "text"}
+    return _add_index(table, name, if_not_exists, index)
+
+
 def list_indexes(table: TableState, body: dict) -> Result:
     check_fields("listIndexes", body, ("options",))
     explain = get_bool(get_options("listIndexes", body, ("explain",)), "explain")
@@ -570,5 +612,6 @@ TABLE_SCHEMA_COMMANDS = {
     "alterTable": alter_table,
     "createIndex": create_index,
     "createVectorIndex": create_vector_index,
+    "createTextIndex": create_text_index,
     "listIndexes": list_indexes,
 }

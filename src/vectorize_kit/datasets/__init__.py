@@ -4,6 +4,9 @@
 >>> df = load_knowledge_base()
 >>> df.shape
 (320, 6)
+>>> from vectorize_kit.datasets import load_knowledge_base_queries
+>>> load_knowledge_base_queries().shape
+(320, 4)
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["CATEGORIES", "load_knowledge_base"]
+__all__ = ["CATEGORIES", "LANGUAGES", "load_knowledge_base", "load_knowledge_base_queries"]
 
 #: The eight help-centre categories of :func:`load_knowledge_base`, 40 articles each.
 CATEGORIES = (
@@ -28,7 +31,11 @@ CATEGORIES = (
     "in-store",
 )
 
+#: The languages of :func:`load_knowledge_base_queries`: English, Spanish, German, French.
+LANGUAGES = ("en", "es", "de", "fr")
+
 _KNOWLEDGE_BASE = "knowledge_base.csv"
+_QUERIES = "knowledge_base_queries.csv"
 _DTYPES = {
     "id": "string",
     "category": "string",
@@ -36,6 +43,12 @@ _DTYPES = {
     "text": "string",
     "updated": "string",
     "helpful_votes": "int64",
+}
+_QUERY_DTYPES = {
+    "query_id": "string",
+    "language": "string",
+    "query": "string",
+    "article_id": "string",
 }
 
 
@@ -76,3 +89,64 @@ def load_knowledge_base() -> pd.DataFrame:
     ref = resources.files(__package__) / _KNOWLEDGE_BASE
     with ref.open("r", encoding="utf-8", newline="") as f:
         return pd.read_csv(f, dtype=_DTYPES, keep_default_na=False)
+
+
+def load_knowledge_base_queries(language: str | None = None) -> pd.DataFrame:
+    """Labelled search queries for :func:`load_knowledge_base`, in four languages.
+
+    80 information needs, 10 for each of the 8 :data:`CATEGORIES`, each written as a short
+    customer question (6 to 15 words in English) and answered by exactly one article.  Every
+    need is asked in each of the :data:`LANGUAGES` (English, Spanish, German and French) with
+    the same answer, so there are 320 queries in all.  The questions paraphrase the articles
+    rather than copy their titles: most still share keywords with their article, while about
+    a quarter share hardly any and can only be matched by meaning, so lexical and semantic
+    search each have queries to win.
+
+    Parameters
+    ----------
+    language
+        One of :data:`LANGUAGES` to keep only the 80 queries in that language; ``None``
+        (the default) keeps all four.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A fresh frame, one row per query, ordered by need and then language
+        (``en``, ``es``, ``de``, ``fr``), with the columns:
+
+        - ``query_id`` (``string``): ``"q01-en"`` to ``"q80-fr"``, the number naming the
+          need and the suffix the language;
+        - ``language`` (``string``): one of :data:`LANGUAGES`;
+        - ``query`` (``string``): the question as a shopper would type it;
+        - ``article_id`` (``string``): the ``id`` of the article that answers it.
+
+        With ``language`` given, the index runs from 0 again.
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is not ``None`` or one of :data:`LANGUAGES`.
+
+    Examples
+    --------
+    >>> queries = load_knowledge_base_queries()
+    >>> queries["language"].value_counts().to_dict()
+    {'en': 80, 'es': 80, 'de': 80, 'fr': 80}
+    >>> en = load_knowledge_base_queries("en")
+    >>> en.shape
+    (80, 4)
+    >>> en.loc[0, ["query_id", "article_id"]].tolist()
+    ['q01-en', 'kb-030']
+    """
+    import pandas as pd
+
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(
+            f"language must be None or one of {', '.join(map(repr, LANGUAGES))}, not {language!r}"
+        )
+    ref = resources.files(__package__) / _QUERIES
+    with ref.open("r", encoding="utf-8", newline="") as f:
+        queries = pd.read_csv(f, dtype=_QUERY_DTYPES, keep_default_na=False)
+    if language is not None:
+        queries = queries[queries["language"] == language].reset_index(drop=True)
+    return queries

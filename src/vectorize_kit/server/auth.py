@@ -38,6 +38,7 @@ ROLES: tuple[str, ...] = ("read-only", "database-administrator", "organization-a
 _READS = frozenset({
     "find", "findOne", "countDocuments", "estimatedDocumentCount", "findCollections",
     "listTables", "listIndexes", "findKeyspaces", "findEmbeddingProviders", "listTypes",
+    "findAndRerank", "findRerankingProviders",
 })
 _WRITES = frozenset({
     "insertOne", "insertMany", "updateOne", "updateMany", "deleteOne", "deleteMany",

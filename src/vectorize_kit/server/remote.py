@@ -58,7 +58,7 @@ _ASTRA_HOST = re.compile(r"^(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
                          r"[0-9a-f]{12})-[a-z0-9-]+\.apps\.astra[a-z-]*\.datastax\.com$")
 _versions = itertools.count(1)
 # the commands of the general endpoint /v1: the Data API's (reference §1.1) and vectorize_kit's
-_GENERAL = frozenset({*GENERAL, "findRerankingProviders", "createNamespace", "dropNamespace",
+_GENERAL = frozenset({*GENERAL, "createNamespace", "dropNamespace",
                       "findNamespaces"})
 
 

@@ -1,7 +1,9 @@
 """Collection filters: parse a Data API filter clause and evaluate it over a DocumentStore.
 
 Operators: ``$eq`` (implicit), ``$ne``, ``$in``, ``$nin``, ``$gt``, ``$gte``, ``$lt``, ``$lte``,
-``$exists``, ``$all``, ``$size``, and the logical ``$and``, ``$or``, ``$not``.  Equality on an
+``$exists``, ``$all``, ``$size``, and the logical ``$and``, ``$or``, ``$not``;
+``{"$lexical": {"$match": "text"}}`` keeps the documents whose ``$lexical`` holds every
+term.  Equality on an
 array field means "contains" for a scalar and exact match for an array; sub-documents match
 exactly, keys in order.  Paths are dotted (``a.b.0``).
 
@@ -12,6 +14,7 @@ checked document by document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +23,7 @@ import pandas as pd
 
 from .. import limits
 from ..errors import DataAPIError
-from ..values import MISSING, canon, comparable, is_ejson, is_number, sort_key
+from ..values import MISSING, canon, comparable, is_ejson, is_number, json_type_name, sort_key
 from .paths import resolve, split_path
 from .shred import Indexing, check_operand
 
@@ -105,6 +108,20 @@ class _Not(Filter):
 
     def mask(self, store: Any) -> np.ndarray:
         return ~self.child.mask(store)
+
+
+@dataclass
+class _Match(Filter):
+    text: str
+    matcher: Callable[[str], np.ndarray]
+
+    def mask(self, store: Any) -> np.ndarray:
+        return self.matcher(self.text)
+
+
+#: How ``$match`` is evaluated: the lexical index's matcher, or the error to raise when the
+#: collection has lexical search off.
+Lexical = Callable[[str], np.ndarray] | DataAPIError | None
 
 
 def _contains(value: Any, key: Any) -> bool:
@@ -212,8 +229,10 @@ def _is_id_like(value: Any) -> bool:
 
 # -- parsing ---------------------------------------------------------------------------------
 
-def parse_filter(clause: Any, *, indexing: Indexing | None = None) -> Filter:
-    """Parse a filter clause (``None`` or ``{}`` matches every document).
+def parse_filter(clause: Any, *, indexing: Indexing | None = None,
+                 lexical: Lexical = None) -> Filter:
+    """Parse a filter clause (``None`` or ``{}`` matches every document); ``lexical``
+    evaluates ``$match`` (or is the error to raise for it).
 
     Raises ``INVALID_FILTER_EXPRESSION``, ``UNSUPPORTED_FILTER_OPERATION``,
     ``FILTER_MULTIPLE_ID_FILTER``, ``FILTER_FIELDS_LIMIT_VIOLATION`` or
@@ -223,7 +242,7 @@ def parse_filter(clause: Any, *, indexing: Indexing | None = None) -> Filter:
         return _All()
     if not isinstance(clause, dict):
         raise _invalid(f"The filter clause must be a JSON object, not {clause!r}.")
-    parser = _Parser(indexing or Indexing())
+    parser = _Parser(indexing or Indexing(), lexical)
     node = parser.object(clause)
     if parser.count > limits.MAX_FILTER_PROPERTIES:
         raise DataAPIError(
@@ -241,10 +260,12 @@ def parse_filter(clause: Any, *, indexing: Indexing | None = None) -> Filter:
 
 
 class _Parser:
-    def __init__(self, indexing: Indexing) -> None:
+    def __init__(self, indexing: Indexing, lexical: Lexical) -> None:
         self.indexing = indexing
+        self.lexical = lexical
         self.count = 0
         self.id_equalities = 0
+        self.negated = 0  # depth of $not around the clause being parsed
 
     def object(self, clause: dict, *, in_and: bool = True) -> Filter:
         children = [self.entry(k, v, in_and=in_and) for k, v in clause.items()]
@@ -263,7 +284,20 @@ class _Parser:
         if key == "$not":
             if not isinstance(value, dict) or not value:
                 raise _invalid("'$not' must be a non-empty filter object.")
-            return _Not(self.object(value, in_and=False))
+            self.negated += 1
+            try:
+                return _Not(self.object(value, in_and=False))
+            finally:
+                self.negated -= 1
+        if key == "$lexical":
+            return self.match(value)
+        if isinstance(value, dict) and "$match" in value:
+            raise DataAPIError(
+                "FILTER_INVALID_EXPRESSION",
+                f"Unsupported filter clause: '$match' operator can only be used with the "
+                f"'$lexical' field, not '{key}'.\n\nResend the command using only supported "
+                "filter expressions and paths.",
+            )
         if key.startswith("$") and key not in ("$vector", "$vectorize"):
             raise DataAPIError(
                 "UNSUPPORTED_FILTER_OPERATION",
@@ -291,6 +325,33 @@ class _Parser:
                 f"The filter for '{key}' mixes operators and field names: {value!r}."
             )
         return self.leaf(key, "$eq", value, in_and=in_and)
+
+    def match(self, value: Any) -> Filter:
+        """``{"$lexical": {"$match": "text"}}``, the one filter on ``$lexical``."""
+        def invalid(problem: str) -> DataAPIError:
+            return DataAPIError(
+                "FILTER_INVALID_EXPRESSION",
+                f"Unsupported filter clause: {problem}.\n\nResend the command using only "
+                "supported filter expressions and paths.",
+            )
+        if not callable(self.lexical):
+            raise self.lexical or DataAPIError(
+                "LEXICAL_NOT_ENABLED_FOR_COLLECTION",
+                "Lexical search is not enabled here: '$match' needs a collection with "
+                "lexical enabled.")
+        self.count += 1
+        if not isinstance(value, dict) or set(value) != {"$match"}:
+            ops = list(value) if isinstance(value, dict) and value else ["$eq"]
+            other = next((o for o in ops if o != "$match"), "$eq")
+            raise invalid(f"cannot filter on '$lexical' field using operator '{other}': only "
+                          "'$match' is supported")
+        text = value["$match"]
+        if not isinstance(text, str):
+            raise invalid(f"$match operator must have `String` value, was "
+                          f"`{json_type_name(text)}`")
+        if self.negated:
+            raise invalid("cannot use $not to invert $match operator")
+        return _Match(text, self.lexical)
 
     def leaf(self, path: str, op: str, arg: Any, *, in_and: bool) -> Filter:
         self.count += 1

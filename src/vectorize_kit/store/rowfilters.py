@@ -4,7 +4,8 @@ Scalar columns take ``$eq`` (also implicit), ``$ne``, ``$in``, ``$nin``, ``$gt``
 ``$lt`` and ``$lte``; ``list`` and ``set`` columns take ``$in``, ``$nin`` and ``$all`` over
 their elements; ``map`` columns take them over ``$keys``, ``$values`` or, directly, over
 ``[key, value]`` entries (elements of a user-defined type match whole: a partial value
-matches a stored value with the same fields set).  ``$and`` and ``$or`` combine.  Operands
+matches a stored value with the same fields set).  ``$match`` keeps the rows whose
+text-indexed column holds every term of a text.  ``$and`` and ``$or`` combine.  Operands
 are parsed with the column's type, so ``"2024-05-01"`` compares as a date in a ``date``
 column.  A null cell matches ``$ne`` and ``$nin`` only.  Comparisons on the common dtypes are
 one vectorised pandas operation; the others compare cell by cell.
@@ -13,6 +14,7 @@ one vectorised pandas operation; the others compare cell by cell.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -106,6 +108,18 @@ class _Contains(_Node):
         return out
 
 
+#: ``(column, text) -> mask``: the rows whose text-indexed ``column`` match ``text``.
+Matcher = Callable[[str, str], np.ndarray]
+
+
+class _Match(_Node):
+    def __init__(self, column: str, text: str, matcher: Matcher) -> None:
+        self.column, self.text, self.matcher = column, text, matcher
+
+    def mask(self, store: TableStore) -> np.ndarray:
+        return self.matcher(self.column, self.text)
+
+
 class RowFilter:
     """A parsed table filter: :meth:`mask` selects rows of a :class:`TableStore`.
 
@@ -139,9 +153,11 @@ def _error(code: str, message: str) -> DataAPIError:
 
 
 class _Parser:
-    def __init__(self, columns: dict[str, ColumnType], table: str) -> None:
+    def __init__(self, columns: dict[str, ColumnType], table: str,
+                 text_indexed: dict[str, Matcher]) -> None:
         self.columns = columns
         self.table = table
+        self.text_indexed = text_indexed
         self.used: set[str] = set()
         self.count = 0
 
@@ -198,9 +214,29 @@ class _Parser:
         ops = (condition if isinstance(condition, dict) and condition
                and all(isinstance(k, str) and k.startswith("$") for k in condition)
                else {"$eq": condition})
+        if "$match" in ops:
+            return [self.match(name, op, arg) for op, arg in ops.items()]
         if ctype.type in ("list", "set", "map"):
             return [self.container(name, ctype, op, arg) for op, arg in ops.items()]
         return [self.scalar(name, ctype, op, arg) for op, arg in ops.items()]
+
+    def match(self, name: str, op: str, arg: Any) -> _Node:
+        """``{"column": {"$match": "text"}}`` on a text-indexed column."""
+        if name not in self.text_indexed:
+            raise _error(
+                "CANNOT_LEXICAL_FILTER_NON_INDEXED_COLUMNS",
+                "The command attempted to lexical filter on column that is not text-indexed."
+                "\n\nLexical filtering is only supported on columns that have been "
+                f"text-indexed.\n\nThe table {self.table} has text indexes on columns: "
+                f"{', '.join(self.text_indexed) or '[None]'}.\nThe command attempted to "
+                f"filter column(s): {name}.\n\nResend the command using indexed column(s) "
+                "(createTextIndex adds a text index).")
+        if op != "$match" or not isinstance(arg, str):
+            raise _error(
+                "FILTER_INVALID_EXPRESSION",
+                f"Unsupported filter clause: '$match' on column '{name}' takes a String and no "
+                f"other operator (got {op!r}: {arg!r}).")
+        return _Match(name, arg, self.text_indexed[name])
 
     def value(self, name: str, ctype: ColumnType, raw: Any) -> Any:
         try:
@@ -273,11 +309,13 @@ class _Parser:
         return _Contains(name, ctype, None, op, entries)
 
 
-def parse_row_filter(clause: Any, columns: dict[str, ColumnType], *, table: str) -> RowFilter:
-    """Parse a table filter; ``table`` (``keyspace.name``) is for messages."""
+def parse_row_filter(clause: Any, columns: dict[str, ColumnType], *, table: str,
+                     text_indexed: dict[str, Matcher] | None = None) -> RowFilter:
+    """Parse a table filter; ``table`` (``keyspace.name``) is for messages;
+    ``text_indexed`` gives the ``$match`` matcher of each text-indexed column."""
     if clause is None or clause == {}:
         return RowFilter(None, set(), {})
-    parser = _Parser(columns, table)
+    parser = _Parser(columns, table, text_indexed or {})
     nodes = parser.clause(clause)
     equalities: dict[str, Any] | None = {}
     for node in nodes:

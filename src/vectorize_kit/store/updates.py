@@ -2,9 +2,9 @@
 
 ``$set``, ``$setOnInsert``, ``$unset``, ``$inc``, ``$mul``, ``$min``, ``$max``, ``$rename``,
 ``$push`` (``$each``, ``$position``), ``$addToSet`` (``$each``), ``$pop``, ``$currentDate``.
-``$vector`` and ``$vectorize`` take ``$set``, ``$setOnInsert`` and ``$unset`` only; ``_id``
-takes none (but ``$setOnInsert``, which seeds an upsert).  Setting ``$vector`` alone drops
-``$vectorize``; unsetting either drops both.
+``$vector``, ``$vectorize`` and ``$lexical`` take ``$set``, ``$setOnInsert`` and ``$unset``
+only; ``_id`` takes none (but ``$setOnInsert``, which seeds an upsert).  Setting ``$vector``
+alone drops ``$vectorize``; unsetting either drops both.
 """
 
 from __future__ import annotations
@@ -305,6 +305,15 @@ def _check_path(op: str, path: Any) -> None:
                 code,
                 f"Cannot use operator '{op}' on '{path}'. Supported operators for {path} "
                 "field are: $set, $setOnInsert, $unset.",
+            )
+        return
+    if path == "$lexical":
+        if op not in _VECTOR_OPS:
+            raise DataAPIError(
+                "UNSUPPORTED_UPDATE_OPERATOR_FOR_LEXICAL",
+                f"The command used the update operator: {op}.\nSupported operators for "
+                "$lexical field are: $set, $setOnInsert, $unset.\n\nResend the command using "
+                "only supported update operators.",
             )
         return
     if any(seg.startswith("$") or not seg for seg in split_path(path)):

@@ -1,0 +1,277 @@
+"""``findAndRerank``: hybrid search (``reference/data-api.md``, findAndRerank).
+
+As the Data API: a vector read (``$vectorize`` text embedded as a query, or a ``$vector``)
+and a lexical read (BM25 over ``$lexical``), each with the command's filter and its own limit
+(``hybridLimits``, 50 each); the candidates are merged by ``_id`` with their reciprocal rank
+fusion score (``$rrf`` = the sum of ``1 / (60 + rank)`` over the reads that found them); then
+every candidate is reranked against the query on its ``rerankOn`` field, and the best
+``limit`` (10) are returned, by rerank score, then ``$rrf``, then ``_id``.
+
+The Data API's reranker is NVIDIA's cross-encoder ``llama-3.2-nv-rerankqa-1b-v2``, which does
+not run offline.  Here the collection's reranking service (that one, the only one the Data API
+offers) is served by the local model, all-MiniLM-L6-v2: ``$rerank`` is the cosine similarity
+of the query's embedding and the passage's (both through the workspace's embedding cache, so a
+passage is embedded once).  A bi-encoder scores relevance less finely than a cross-encoder;
+the order of the candidates it gives is what the fusion and the model make of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import limits
+from ..errors import DataAPIError
+from ..models import PROVIDERS
+from ..store.paths import get_exact, split_path
+from ..store.projection import parse_projection
+from ..values import MISSING, dumps, json_type_name, sort_key
+from .core import Result, check_fields, field_invalid, get_bool, get_int, get_options
+from .documents import _check_vector, _filter, _render, _select, _Sort, check_lengths
+from .schema import RERANKING_PROVIDERS, check_rerank_service
+from .state import CollectionState
+
+__all__ = ["RERANK_COMMANDS", "find_reranking_providers"]
+
+_RRF_K = 60
+#: ``$vector`` of a candidate that the vector read did not find (Java's ``Integer.MIN_VALUE``).
+_NOT_FOUND = float(-(2**31))
+_RERANKER = {"provider": "local", "modelName": PROVIDERS["local"].models[0].name}
+_OPTIONS = ("hybridLimits", "includeScores", "includeSortVector", "limit", "rerank",
+            "rerankOn", "rerankQuery")
+
+
+def _mismatch(problem: str) -> DataAPIError:
+    return DataAPIError(
+        "REQUEST_STRUCTURE_MISMATCH",
+        f"Request is valid JSON but has a structural mismatch: {problem}.",
+    )
+
+
+def _text(value: Any) -> str | None:
+    """A sort text, trimmed; blank counts as absent."""
+    return value.strip() or None if isinstance(value, str) else None
+
+
+class _Hybrid:
+    """The parsed ``{"$hybrid": ...}`` sort."""
+
+    def __init__(self, clause: Any) -> None:
+        if not isinstance(clause, dict):
+            raise _mismatch("sort clause must be an object or null")
+        extra = sorted(set(clause) - {"$hybrid"})
+        if extra or "$hybrid" not in clause:
+            raise _mismatch("Expected fields: $hybrid. Unexpected fields: "
+                            + (", ".join(extra) or "none") + ("" if "$hybrid" in clause
+                                                              else ". Missing fields: $hybrid"))
+        value = clause["$hybrid"]
+        self.vector_raw: Any = None
+        self.explicit_lexical = False
+        if isinstance(value, str):
+            self.vectorize = self.lexical = _text(value)
+            return
+        if not isinstance(value, dict):
+            raise _mismatch(f"'$hybrid' must be a String or an Object, not "
+                            f"{json_type_name(value)}")
+        unknown = sorted(set(value) - {"$vectorize", "$vector", "$lexical"})
+        if unknown:
+            raise _mismatch("Expected fields: $lexical, $vector, $vectorize. Unexpected "
+                            f"fields: {', '.join(unknown)}")
+        for key in ("$vectorize", "$lexical"):
+            if value.get(key) is not None and not isinstance(value[key], str):
+                raise _mismatch(f"'{key}' of '$hybrid' must be a String, not "
+                                f"{json_type_name(value[key])}")
+        raw = value.get("$vector")
+        if raw is not None and not isinstance(raw, (list, dict)):
+            raise _mismatch(f"'$vector' of '$hybrid' must be an Array of numbers or "
+                            f"{{\"$binary\": ...}}, not {json_type_name(raw)}")
+        self.vectorize = _text(value.get("$vectorize"))
+        self.lexical = _text(value.get("$lexical"))
+        self.explicit_lexical = self.lexical is not None
+        self.vector_raw = None if self.vectorize else raw  # $vectorize wins
+
+
+def _hybrid_limits(value: Any) -> tuple[int, int]:
+    if value is None:
+        return limits.HYBRID_LIMIT, limits.HYBRID_LIMIT
+    if isinstance(value, dict):
+        missing = [k for k in ("$lexical", "$vector") if k not in value]
+        if missing:
+            raise _mismatch("hybridLimits has missing fields. Expected fields: $lexical, "
+                            f"$vector. Missing fields: {', '.join(missing)}")
+        pair = (value["$vector"], value["$lexical"])
+    elif isinstance(value, int) and not isinstance(value, bool):
+        pair = (value, value)
+    else:
+        raise _mismatch(f"hybridLimits must be an integer or an object, got "
+                        f"{json_type_name(value).upper()}")
+    for key, n in zip(("$vector", "$lexical"), pair):
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= limits.MAX_HYBRID_LIMIT:
+            raise field_invalid(f"hybridLimits.{key}", n,
+                                f"must be between 1 and {limits.MAX_HYBRID_LIMIT} (inclusive)")
+    return pair
+
+
+def _reads(coll: CollectionState, sort: _Hybrid, flt: Any, vector_limit: int,
+           lexical_limit: int) -> tuple[np.ndarray | None, dict[int, dict]]:
+    """Run the vector and lexical reads: the query vector, and the candidates (store row ->
+    their similarity and ranks)."""
+    settings = coll.settings
+    vector = None
+    if sort.vectorize is not None:
+        if settings.dimension is None:
+            raise _no_vector(coll)
+        if settings.service is None:
+            raise DataAPIError(
+                "UNSUPPORTED_VECTORIZE_SORT_FOR_COLLECTION",
+                "The command attempted to use vectorize sort (keyword '$vectorize' or "
+                "'$hybrid') against a collection that does not have vectorize enabled.\n\n"
+                f"The collection {coll.qualified_name} has no embedding service: send "
+                "{\"$hybrid\": {\"$vector\": [...], \"$lexical\": \"...\"}} instead.",
+            )
+        check_lengths(coll, coll.model, [sort.vectorize], ["the search text"], kind="query")
+        vector = np.asarray(coll.embed([sort.vectorize], kind="query")[0], dtype=np.float32)
+    elif sort.vector_raw is not None:
+        if settings.dimension is None:
+            raise _no_vector(coll)
+        vector = _check_vector(coll, sort.vector_raw)
+    found: dict[int, dict] = {}
+    if vector is not None:
+        rows, sims = _select(coll, flt, _Sort(vector=vector), count=vector_limit)
+        for rank, (row, sim) in enumerate(zip(rows.tolist(), sims.tolist()), 1):  # type: ignore
+            found[row] = {"$vector": sim, "$vectorRank": rank, "$bm25Rank": None}
+    lexical_off = coll.lexical_off()
+    if sort.explicit_lexical and lexical_off is not None:
+        raise lexical_off
+    if sort.lexical is not None and lexical_off is None:
+        rows, _ = _select(coll, flt, _Sort(lexical=sort.lexical), count=lexical_limit)
+        for rank, row in enumerate(rows.tolist(), 1):
+            found.setdefault(row, {"$vector": _NOT_FOUND, "$vectorRank": None})["$bm25Rank"] = rank
+    if vector is None and (sort.lexical is None or lexical_off is not None):
+        raise DataAPIError(
+            "MISSING_HYBRID_SORT_VALUE",
+            "The findAndRerank sort gives nothing to search with: send "
+            "{\"$hybrid\": \"text\"}, or {\"$hybrid\": {\"$vectorize\" or \"$vector\": ..., "
+            "\"$lexical\": \"text\"}} with at least one non-blank value.",
+        )
+    return vector, found
+
+
+def _no_vector(coll: CollectionState) -> DataAPIError:
+    return DataAPIError(
+        "UNSUPPORTED_VECTOR_SORT_FOR_COLLECTION",
+        "The command attempted to vector sort against a collection that does not have vectors "
+        f"enabled.\n\nThe collection {coll.qualified_name} has no 'vector' option: search it "
+        "with {\"$hybrid\": {\"$lexical\": \"...\"}}, or recreate it with vectors.",
+    )
+
+
+def _passage(doc: dict, path: str, segments: tuple[str, ...]) -> str | None:
+    """The text a candidate is reranked on (``None``: the candidate is dropped)."""
+    value = get_exact(doc, segments)
+    if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (dict, list)):
+        raise field_invalid(
+            "command.options.rerankOn", path,
+            f"document {dumps(doc.get('_id'))} holds {json_type_name(value)} there; rerank "
+            "on a text field")
+    return value if isinstance(value, str) else dumps(value)
+
+
+def _rerank_scores(coll: CollectionState, query: str, passages: list[str]) -> np.ndarray:
+    """The local model's relevance of each passage to the query (cosine similarity)."""
+    if not passages:
+        return np.zeros(0, dtype=np.float32)
+    q = coll.vectorize(_RERANKER, [query], kind="query")[0]
+    return coll.vectorize(_RERANKER, passages) @ q
+
+
+def find_and_rerank(coll: CollectionState, body: dict) -> Result:
+    check_fields("findAndRerank", body, ("filter", "projection", "sort", "options"))
+    options = get_options("findAndRerank", body, _OPTIONS)
+    flt = _filter(coll, body)
+    projection = body.get("projection")
+    if isinstance(projection, dict) and {"$similarity", "$hybrid"} & set(projection):
+        raise DataAPIError(
+            "UNSUPPORTED_PROJECTION_PARAM",
+            "findAndRerank can not project '$similarity' or '$hybrid': ask for the scores "
+            "with the option includeScores.",
+        )
+    proj = parse_projection(projection)
+    sort = _Hybrid(body.get("sort"))
+    limit = get_int(options, "limit", minimum=1) or limits.RERANK_LIMIT
+    vector_limit, lexical_limit = _hybrid_limits(options.get("hybridLimits"))
+    override = options.get("rerank")
+    if override is not None:
+        check_rerank_service(override, lambda why: DataAPIError("INVALID_RERANK_OVERRIDE", why))
+    elif coll.settings.rerank_service is None:
+        raise DataAPIError(
+            "UNSUPPORTED_RERANKING_COMMAND",
+            "The `findAndRerank` is not enabled for the collection: its 'rerank' option is "
+            "off and a reranking service override was not provided with the command.\n\n"
+            "Resend with the option \"rerank\": {\"provider\": \"nvidia\", \"modelName\": "
+            f"\"{RERANKING_PROVIDERS['nvidia'][0]}\"}}, or use a collection with rerank on.",
+        )
+    query = _text(options.get("rerankQuery")) or sort.vectorize
+    if query is None:
+        raise DataAPIError(
+            "MISSING_RERANK_QUERY_TEXT",
+            "The findAndRerank command is missing the text to use as the query with the "
+            "reranking model: give it as {\"$hybrid\": \"query text\"}, as "
+            "{\"$hybrid\": {\"$vectorize\": \"query text\"}}, or as the option rerankQuery.",
+        )
+    rerank_on = _text(options.get("rerankOn")) or ("$vectorize" if sort.vectorize else None)
+    if rerank_on is None:
+        raise DataAPIError(
+            "MISSING_RERANK_ON",
+            "The findAndRerank command does not specify which document field to rerank on: "
+            "give the option rerankOn (e.g. \"rerankOn\": \"text\").",
+        )
+    segments = split_path(rerank_on)
+    vector, found = _reads(coll, sort, flt, vector_limit, lexical_limit)
+    docs = coll.store.docs()
+    rows, passages = [], []
+    for row in found:
+        text = _passage(docs[row], rerank_on, segments)
+        if text is not None:
+            rows.append(row)
+            passages.append(text)
+    scores = _rerank_scores(coll, query, passages).astype(np.float32)
+    ranked = []
+    for row, score in zip(rows, scores.tolist()):
+        info = found[row]
+        rrf = sum(1 / (_RRF_K + info[k]) for k in ("$vectorRank", "$bm25Rank") if info[k])
+        ranked.append((row, {"$rerank": score, **info, "$rrf": rrf}))
+    ranked.sort(key=lambda item: (-item[1]["$rerank"], -item[1]["$rrf"],
+                                  sort_key(docs[item[0]].get("_id"))))
+    ranked = ranked[:limit]
+    status: dict[str, Any] = {}
+    if get_bool(options, "includeScores"):
+        status["documentResponses"] = [
+            {"scores": {k: s[k] for k in ("$rerank", "$vector", "$vectorRank", "$bm25Rank",
+                                           "$rrf")}} for _, s in ranked]
+    if get_bool(options, "includeSortVector"):
+        status["sortVector"] = None if vector is None else vector.tolist()
+    return Result(status=status or None,
+                  data={"documents": [_render(coll, row, proj, None, docs) for row, _ in ranked],
+                        "nextPageState": None})
+
+
+def find_reranking_providers(db: Any, body: dict) -> Result:
+    """The reranking providers (the Data API's one, served here by the local model)."""
+    check_fields("findRerankingProviders", body, ("options",))
+    options = get_options("findRerankingProviders", body, ("filterModelStatus",))
+    wanted = str(options.get("filterModelStatus", "SUPPORTED") or "").upper()
+    models = [{"name": name, "isDefault": True, "url": None,
+               "apiModelSupport": {"status": "SUPPORTED"}, "properties": None}
+              for name in RERANKING_PROVIDERS["nvidia"] if wanted in ("", "SUPPORTED")]
+    return Result(status={"rerankingProviders": {"nvidia": {
+        "isDefault": True, "displayName": "Nvidia (served offline by the local model "
+                                          f"{_RERANKER['modelName']})",
+        "supportedAuthentication": {"NONE": {"enabled": True, "tokens": []}},
+        "models": models}}})
+
+
+RERANK_COMMANDS = {"findAndRerank": find_and_rerank}
