@@ -281,3 +281,20 @@ def test_table_text_index_errors_and_listing(db):
     db.command({"dropIndex": {"name": "i"}})
     assert code(table.command({"find": {"sort": {"body": "x"}}})) == (
         "CANNOT_LEXICAL_SORT_NON_INDEXED_COLUMNS")
+
+
+def test_python_api_find_and_rerank_and_text_index(db, hybrid):
+    hits = hybrid.find_and_rerank(sort={"$hybrid": {"$vector": [1, 0], "$lexical": "red"}},
+                                  filter={"_id": {"$in": ["a", "b"]}}, rerank_query="apple",
+                                  rerank_on="text", include_scores=True, limit=2)
+    assert [h.document["_id"] for h in hits] == ["a", "b"]
+    assert hits[0].scores["$bm25Rank"] == 1 and hits[1].scores["$bm25Rank"] is None
+    plain = hybrid.find_and_rerank(sort={"$hybrid": {"$lexical": "green"}},
+                                   rerank_query="pear", rerank_on="text")
+    assert [(h.document["_id"], h.scores) for h in plain] == [("b", {})]
+    table = db.create_table("notes", definition={"columns": {"id": "int", "body": "text"},
+                                                 "primaryKey": "id"})
+    table.create_text_index("body_idx", "body", analyzer="english")
+    table.insert_many([{"id": 1, "body": "Running late"}, {"id": 2, "body": "A tent"}])
+    assert [r["id"] for r in table.find({"body": {"$match": "runs"}})] == [1]
+    assert table.list_indexes()[0]["definition"]["options"] == {"analyzer": "english"}

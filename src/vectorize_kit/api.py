@@ -53,6 +53,7 @@ __all__ = [
     "InsertManyError",
     "InsertManyResult",
     "InsertOneResult",
+    "RerankedResult",
     "UpdateResult",
     "Workspace",
     "create_collection_command",
@@ -91,6 +92,15 @@ def _raise_errors(result: Result) -> Result:
     if result.errors:
         raise result.errors[0]
     return result
+
+
+@dataclass(frozen=True)
+class RerankedResult:
+    """A document found by ``find_and_rerank`` and its scores (``$rerank``, ``$vector``,
+    ``$vectorRank``, ``$bm25Rank``, ``$rrf``; empty unless ``include_scores``)."""
+
+    document: dict
+    scores: dict
 
 
 @dataclass(frozen=True)
@@ -1064,6 +1074,26 @@ class Collection(_Handle):
             body["projection"] = projection
         return self._run({name: body}).data["document"]  # type: ignore[index]
 
+    def find_and_rerank(self, filter: dict | None = None, *, sort: dict,
+                        projection: dict | None = None, limit: int | None = None,
+                        hybrid_limits: int | dict | None = None,
+                        include_scores: bool = False, rerank_on: str | None = None,
+                        rerank_query: str | None = None) -> list[RerankedResult]:
+        """Hybrid search: vector and lexical candidates fused, then reranked (offline, on the
+        local model), best first, e.g. ``sort={"$hybrid": "waterproof boots"}``."""
+        options: dict[str, Any] = {"includeScores": include_scores}
+        for key, value in (("limit", limit), ("hybridLimits", hybrid_limits),
+                           ("rerankOn", rerank_on), ("rerankQuery", rerank_query)):
+            if value is not None:
+                options[key] = value
+        body: dict[str, Any] = {"filter": filter or {}, "sort": sort, "options": options}
+        if projection is not None:
+            body["projection"] = projection
+        result = self._run({"findAndRerank": body})
+        docs = result.data["documents"]  # type: ignore[index]
+        scores = (result.status or {}).get("documentResponses") or [{}] * len(docs)
+        return [RerankedResult(d, s.get("scores", {})) for d, s in zip(docs, scores)]
+
     def find_one_and_delete(self, filter: dict, *, sort: dict | None = None,
                             projection: dict | None = None) -> dict | None:
         body: dict[str, Any] = {"filter": filter}
@@ -1204,6 +1234,18 @@ class Table(_Handle):
             definition["options"] = options
         self._run({"createIndex": {"name": name, "definition": definition,
                                    "options": {"ifNotExists": if_not_exists}}})
+
+    def create_text_index(self, name: str, column: str, *,
+                          analyzer: str | dict | None = None,
+                          if_not_exists: bool = False) -> None:
+        """Index a text column for ``$match`` filters and lexical (BM25) sorts, with an
+        ``analyzer`` (``"standard"`` by default; also ``"english"``, ``"simple"``... or a
+        custom ``{"tokenizer": ..., "filters": [...]}``)."""
+        definition: dict[str, Any] = {"column": column}
+        if analyzer is not None:
+            definition["options"] = {"analyzer": analyzer}
+        self._run({"createTextIndex": {"name": name, "definition": definition,
+                                       "options": {"ifNotExists": if_not_exists}}})
 
     def create_vector_index(self, name: str, column: str, *, metric: str | None = None,
                             source_model: str | None = None, options: dict | None = None,
