@@ -16,7 +16,7 @@ ASTRA_TOKEN_PATTERN = re.compile(r"AstraCS:[A-Za-z0-9_-]{16,}")
 
 
 def test_the_tutorials_are_there():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06"]
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
