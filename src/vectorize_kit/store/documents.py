@@ -91,8 +91,12 @@ class DocumentStore(StoreBase):
         return len(self._rows)
 
     def docs(self) -> np.ndarray:
-        """Every document, in row order (an object array of dicts)."""
-        return self._frame["doc"].to_numpy()
+        """Every document, in row order (an object array of dicts; do not change it)."""
+        key = (self.version, len(self._rows))
+        cached = self.__dict__.get("_docs")
+        if cached is None or cached[0] != key:
+            cached = self._docs = (key, self._frame["doc"].to_numpy())
+        return cached[1]
 
     def seqs(self) -> np.ndarray:
         """The sequence number of every row, ascending."""

@@ -265,9 +265,11 @@ class LexicalIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         matrix = self._bm25.scores
         indptr, indices = matrix["indptr"], matrix["indices"]
-        hits = np.concatenate([indices[indptr[t]:indptr[t + 1]] for t in terms])
-        docs = np.flatnonzero(np.bincount(hits, minlength=len(self._rows)) == len(terms))
-        return docs, self._bm25.get_scores(terms)[docs]
+        postings = sorted((indices[indptr[t]:indptr[t + 1]] for t in terms), key=len)
+        docs = postings[0]  # each term's documents, ascending: intersect, shortest first
+        for other in postings[1:]:
+            docs = np.intersect1d(docs, other, assume_unique=True)
+        return docs.astype(np.int64), self._bm25.get_scores(terms)[docs]
 
     def matches(self, text: str) -> np.ndarray:
         """A mask over the store's rows: those whose text holds every term of ``text``."""

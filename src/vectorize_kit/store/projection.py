@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +47,7 @@ class Projection:
         if self.nothing:
             return {}
         if self.everything:
-            out = copy.deepcopy(doc)
+            out = _clone(doc)
         elif self.include:
             out = {}
             if "_id" in doc and not self.id_excluded:
@@ -59,7 +58,7 @@ class Projection:
                 if name in doc:
                     out[name] = doc[name]
         else:
-            out = copy.deepcopy(doc)
+            out = _clone(doc)
             for segs in self.paths:
                 _drop_path(out, segs)
             for name in _SPECIAL:
@@ -72,6 +71,15 @@ class Projection:
         if vector is not None and self.wants_vector:
             out["$vector"] = vector
         return out
+
+
+def _clone(value: Any) -> Any:
+    """A copy of a JSON value (its objects and arrays new; scalars are immutable)."""
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value
 
 
 def parse_projection(clause: Any) -> Projection:
@@ -150,7 +158,7 @@ def _copy_path(src: Any, dst: dict, segs: tuple[str, ...]) -> None:
         return
     value = src[head]
     if not rest:
-        dst[head] = copy.deepcopy(value)
+        dst[head] = _clone(value)
         return
     if isinstance(value, dict):
         sub = dst.setdefault(head, {})
