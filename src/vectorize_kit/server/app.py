@@ -16,8 +16,9 @@ Every request goes through the same dispatcher as ``Database.command`` and
 2. ``Content-Type`` must be JSON → else 415 ``UNSUPPORTED_CONTENT_TYPE``; a body over 20 MB →
    413 (the Data API's ``max-body-size``);
 3. the body must be strict JSON (no ``NaN``, ``Infinity`` or numbers beyond a double;
-   ``#`` comments outside strings are tolerated, as in the seeds' annotated curl examples)
-   → else 200 ``REQUEST_NOT_JSON``; a table's decimal values are read exactly;
+   ``#`` comments outside strings are tolerated, as in the seeds' annotated curl examples),
+   nested at most :data:`MAX_NESTING_DEPTH` levels → else 200 ``REQUEST_NOT_JSON``; a
+   table's decimal values are read exactly;
 4. the token's role must allow the command (:mod:`.auth`) → else 401 ``UNAUTHORIZED_ACCESS``
    and nothing changes;
 5. general commands go to ``/v1`` and keyspace commands to a keyspace → else 200
@@ -34,10 +35,12 @@ from __future__ import annotations
 import decimal
 import json
 import logging
+import re
 import time
 from typing import Any
 
 import anyio
+import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,7 +61,7 @@ from ..errors import HTTP_STATUS, DataAPIError
 from ..values import dumps, loads, lossless_floats
 from .auth import TokenTable, allowed
 
-__all__ = ["MAX_BODY_BYTES", "WORKER_THREADS", "create_app", "parse_body"]
+__all__ = ["MAX_BODY_BYTES", "MAX_NESTING_DEPTH", "WORKER_THREADS", "create_app", "parse_body"]
 
 logger = logging.getLogger("vectorize_kit.server")
 
@@ -66,6 +69,11 @@ logger = logging.getLogger("vectorize_kit.server")
 MAX_BODY_BYTES = 20 * 1024 * 1024
 #: Commands run at once, each in a thread of its own.
 WORKER_THREADS = 64
+#: The deepest nesting of arrays and objects a request may have.  The Data API's own limit
+#: is Jackson's (1000), but no command needs a tenth of it (a document may be 16 deep) and
+#: the dispatcher walks values recursively: deeper bodies are refused before they reach it,
+#: as ``REQUEST_NOT_JSON``, rather than failing in it with a ``RecursionError``.
+MAX_NESTING_DEPTH = 200
 
 
 def _reply(envelope: dict) -> Response:
@@ -80,7 +88,10 @@ def _reply(envelope: dict) -> Response:
         body = dumps(envelope)
     errors = envelope.get("errors") or ()
     status = HTTP_STATUS.get(errors[0]["errorCode"], 200) if errors else 200
-    response = Response(body.encode(), status_code=status, media_type="application/json")
+    # a lone surrogate (sent as "\ud800", which JSON allows) has no UTF-8 form: it goes
+    # back as the same JSON escape (only surrogates fail to encode, and only inside strings)
+    response = Response(body.encode("utf-8", "backslashreplace"), status_code=status,
+                        media_type="application/json")
     response.error_code = errors[0]["errorCode"] if errors else ""  # for the request log
     return response
 
@@ -179,6 +190,36 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+_ESCAPE = re.compile(rb"\\.", re.S)  # a backslash and the character it escapes
+_STRING = re.compile(rb'"[^"]*"')  # a string, once its escapes are gone
+_NOT_MARKS = bytes(c for c in range(256) if c not in b'[]{}"')
+
+
+def _nesting_depth(text: bytes) -> int:
+    """How deep arrays and objects nest in the valid JSON ``text`` (without recursing, and
+    at C speed: the brackets outside strings, counted up and down by numpy)."""
+    if b"\\" in text:
+        text = _ESCAPE.sub(b"", text)
+    marks = np.frombuffer(_STRING.sub(b"", text.translate(None, _NOT_MARKS)), np.uint8)
+    steps = ((marks == 91) | (marks == 123)).astype(np.int32) - ((marks == 93) | (marks == 125))
+    return int(steps.cumsum().max(initial=0))
+
+
+def _checked_depth(text: bytes, value: Any) -> Any:
+    """``value``, parsed from ``text``, unless it nests deeper than :data:`MAX_NESTING_DEPTH`."""
+    # that deep only with that many brackets: most bodies are not measured at all
+    if (text.count(b"[") + text.count(b"{") > MAX_NESTING_DEPTH
+            and _nesting_depth(text) > MAX_NESTING_DEPTH):
+        raise DataAPIError("REQUEST_NOT_JSON", _too_deep_message())
+    return value
+
+
+def _too_deep_message() -> str:
+    return (f"Request not valid JSON, problem: arrays and objects nested more than "
+            f"{MAX_NESTING_DEPTH} levels deep. Resend request with less nesting (a document "
+            "may be nested at most 16 levels).")
+
+
 def parse_body(raw: bytes, *, exact: bool = False) -> Any:
     """The request's JSON (``#`` comments tolerated); ``REQUEST_NOT_JSON`` otherwise.
     ``exact``: numbers with a fraction as ``Decimal`` (for a table's decimal columns)."""
@@ -190,15 +231,18 @@ def parse_body(raw: bytes, *, exact: bool = False) -> Any:
                            "JSON.") from None
     problem = None
     try:
-        return _loads(text, exact)
+        return _checked_depth(raw, _loads(text, exact))
     except json.JSONDecodeError as exc:
         problem = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
     except ValueError as exc:
         problem = str(exc)
+    except RecursionError:  # nested deeper than the parser's stack: refused all the same
+        raise DataAPIError("REQUEST_NOT_JSON", _too_deep_message()) from None
     if "#" in text:
         try:
-            return _loads(strip_comments(text), exact)
-        except ValueError:
+            bare = strip_comments(text)
+            return _checked_depth(bare.encode(), _loads(bare, exact))
+        except (ValueError, RecursionError):
             pass
     raise DataAPIError("REQUEST_NOT_JSON", f"Request not valid JSON, problem: {problem}. "
                        "Resend request as valid JSON.")

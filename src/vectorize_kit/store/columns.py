@@ -173,7 +173,9 @@ def _integral(value: Any) -> int | None:
     """The integer a number stands for (``1.0`` stands for ``1``), or ``None``."""
     x = _number(value)
     if isinstance(x, float):
-        return int(x) if x.is_integer() else None
+        # the integer the float stands for is that of its shortest form, as everywhere here
+        # (values.json_number): JSON 1e23 is 10**23, not int(1e23) = 99999999999999991611392
+        return int(decimal.Decimal(repr(x))) if x.is_integer() else None
     if isinstance(x, decimal.Decimal):
         return int(x) if x.is_finite() and x == x.to_integral_value() else None
     return x
@@ -254,6 +256,15 @@ def _arrow(pa_type: Any, convert: Callable[[Any], Any]) -> dict[str, Any]:
 def _parse_text(value: Any) -> str:
     if not isinstance(value, str):
         raise _expected("a string", value, "send text as a JSON string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # JSON lets "\ud800" through, but half a surrogate pair is no character: Cassandra's
+        # text is UTF-8, which cannot hold it (nor can the frame's arrow strings)
+        raise ColumnValueError(
+            f"expected a string of Unicode characters, got {_show(value)} with the lone "
+            f"surrogate {value[exc.start]!r} at position {exc.start} (half of a UTF-16 "
+            "pair, not a character); send the whole pair, or the character itself") from None
     return str(value)
 
 

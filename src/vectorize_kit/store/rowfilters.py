@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import limits
 from ..errors import DataAPIError
+from ..values import EJSON_KEYS
 from .columns import ColumnType, ColumnValueError, unknown_columns
 from .rows import TableStore
 
@@ -58,7 +59,9 @@ class _Compare(_Node):
     def mask(self, store: TableStore) -> np.ndarray:
         series = store.frame[self.column]
         negated = self.op in ("$ne", "$nin")
-        if str(series.dtype) in _VECTORISED:
+        if str(series.dtype) in ("Float32", "Float64") and self.op not in ("$in", "$nin"):
+            hit = self._floats(series)
+        elif str(series.dtype) in _VECTORISED:
             if self.op in ("$in", "$nin"):
                 hit = series.isin(self.operand).to_numpy(dtype=bool, na_value=False)
             else:
@@ -74,6 +77,21 @@ class _Compare(_Node):
                 hit = np.fromiter((c is not None and bool(op(c, self.operand)) for c in cells),
                                   bool, len(cells))
         return ~hit if negated else hit
+
+    def _floats(self, series: Any) -> np.ndarray:
+        """A float column against a number, NaN included: NaN equals NaN and is above every
+        number, as Java (and so Cassandra, and this store's sort) orders doubles."""
+        null = series.isna().to_numpy(dtype=bool)
+        values = series.to_numpy(dtype=float, na_value=0.0)
+        nan = np.isnan(values) & ~null
+        op = "$eq" if self.op == "$ne" else self.op
+        if np.isnan(self.operand):
+            below = ~nan & ~null
+            return {"$eq": nan, "$gte": nan, "$gt": np.zeros_like(nan), "$lt": below,
+                    "$lte": below | nan}[op]
+        with np.errstate(invalid="ignore"):
+            hit = _COMPARE[op](values, self.operand) & ~nan & ~null
+        return hit | nan if op in ("$gt", "$gte") else hit
 
 
 class _Contains(_Node):
@@ -98,14 +116,26 @@ class _Contains(_Node):
 
     def mask(self, store: TableStore) -> np.ndarray:
         cells = self.ctype.cells(store.frame[self.column])
+        items = [_nan_free(x) for x in self.items]
         out = np.zeros(len(cells), bool)
         for i, cell in enumerate(cells):
-            have = self._elements(cell)
+            have = [_nan_free(x) for x in self._elements(cell)]
             if self.op == "$all":
-                out[i] = bool(have) and all(x in have for x in self.items)
+                out[i] = bool(have) and all(x in have for x in items)
             else:
-                out[i] = any(x in have for x in self.items) != (self.op == "$nin")
+                out[i] = any(x in have for x in items) != (self.op == "$nin")
         return out
+
+
+_NAN = object()  # stands for every NaN, so that NaN elements equal NaN, as in Cassandra
+
+
+def _nan_free(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return _NAN
+    if isinstance(value, tuple):  # a map entry, a user-defined type's value
+        return tuple(_nan_free(v) for v in value)
+    return value
 
 
 #: ``(column, text) -> mask``: the rows whose text-indexed ``column`` match ``text``.
@@ -146,6 +176,13 @@ class RowFilter:
         if self._root is None or not len(store):
             return np.ones(len(store), bool)
         return self._root.mask(store)
+
+
+def _wrapped_value(condition: dict) -> bool:
+    """Whether ``condition`` is a value in its wire form (``{"$binary": ...}`` for a blob,
+    ``{"$uuid": ...}``, ``{"$date": ...}``: what astrapy sends for bytes, UUIDs and
+    datetimes), not an operator."""
+    return len(condition) == 1 and next(iter(condition)) in (*EJSON_KEYS, "$binary")
 
 
 def _error(code: str, message: str) -> DataAPIError:
@@ -213,6 +250,7 @@ class _Parser:
                          f"({limits.MAX_FILTER_PROPERTIES}). Split the query.")
         ops = (condition if isinstance(condition, dict) and condition
                and all(isinstance(k, str) and k.startswith("$") for k in condition)
+               and not _wrapped_value(condition)
                else {"$eq": condition})
         if "$match" in ops:
             return [self.match(name, op, arg) for op, arg in ops.items()]
