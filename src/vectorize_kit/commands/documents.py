@@ -432,16 +432,19 @@ def _select(coll: CollectionState, flt: Filter, sort: _Sort, *, count: int
     """The best ``count`` rows (row numbers) and, for a vector sort, their similarities
     (a ``$lexical`` sort gives its rows by BM25 score, without scores, as the Data API)."""
     store = coll.store
-    mask = flt.mask(store) if len(store) else np.zeros(0, dtype=bool)
+    # None: every document (the empty filter, or one that all match)
+    mask = None if flt.everything else flt.mask(store) if len(store) else np.zeros(0, bool)
+    if mask is not None and mask.all():
+        mask = None
     if sort.lexical is not None:
         index = coll.lexical()
-        rows, _ = index.search(sort.lexical, count, None if mask.all() else mask)
+        rows, _ = index.search(sort.lexical, count, mask)
         return rows, None
     if sort.is_vector:
         assert store.vectors is not None and sort.vector is not None
-        rows = None if mask.all() else np.flatnonzero(mask)
+        rows = None if mask is None else np.flatnonzero(mask)
         return store.vectors.top_k(sort.vector, count, coll.settings.metric or "cosine", rows)
-    rows = np.flatnonzero(mask)
+    rows = np.arange(len(store)) if mask is None else np.flatnonzero(mask)
     if sort.fields:
         rows = _field_sorted(coll, rows, sort.fields)
     return rows[:count], None

@@ -239,14 +239,18 @@ def find_and_rerank(coll: CollectionState, body: dict) -> Result:
             rows.append(row)
             passages.append(text)
     scores = _rerank_scores(coll, query, passages).astype(np.float32)
-    ranked = []
-    for row, score in zip(rows, scores.tolist()):
-        info = found[row]
-        rrf = sum(1 / (_RRF_K + info[k]) for k in ("$vectorRank", "$bm25Rank") if info[k])
-        ranked.append((row, {"$rerank": score, **info, "$rrf": rrf}))
-    ranked.sort(key=lambda item: (-item[1]["$rerank"], -item[1]["$rrf"],
-                                  sort_key(docs[item[0]].get("_id"))))
-    ranked = ranked[:limit]
+    ranks = {k: np.array([found[r][k] or 0 for r in rows], dtype=np.float64)
+             for k in ("$vectorRank", "$bm25Rank")}
+    rrf = sum(np.where(ranks[k] > 0, 1 / (_RRF_K + ranks[k]), 0.0)
+              for k in ("$vectorRank", "$bm25Rank"))
+    # best rerank score first, then best fused rank; ties (rare) by _id
+    order = np.lexsort((-rrf, -scores)) if rows else np.zeros(0, dtype=np.int64)
+    tied = (scores[order][1:] == scores[order][:-1]) & (rrf[order][1:] == rrf[order][:-1])
+    if tied.any():
+        order = np.array(sorted(order.tolist(), key=lambda i: (
+            -scores[i], -rrf[i], sort_key(docs[rows[i]].get("_id")))), dtype=np.int64)
+    ranked = [(rows[i], {"$rerank": float(scores[i]), **found[rows[i]], "$rrf": float(rrf[i])})
+              for i in order[:limit].tolist()]
     status: dict[str, Any] = {}
     if get_bool(options, "includeScores"):
         status["documentResponses"] = [

@@ -17,6 +17,8 @@ import numpy as np
 
 __all__ = ["EmbeddingCache"]
 
+RECENT = 8192  # vectors kept in memory by text too (no hashing for hot texts: rerank, queries)
+
 
 def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
@@ -35,6 +37,9 @@ class EmbeddingCache:
         self._lock = threading.Lock()
         self._memory: dict[tuple[str, str, bytes], bytes] = {}
         self._db: sqlite3.Connection | None = None
+        # the most recently used vectors by their text, read-only (a vector of a text never
+        # changes, so this is never stale; callers get copies through np.stack)
+        self._recent: dict[tuple[str, str, str], np.ndarray] = {}
         self.hits = 0
         self.misses = 0
         if path is not None:
@@ -48,26 +53,42 @@ class EmbeddingCache:
 
     def get_many(self, provider: str, model: str, texts: list[str]
                  ) -> list[np.ndarray | None]:
-        """The cached vector of each text, or ``None``."""
-        digests = [_digest(t) for t in texts]
+        """The cached vector of each text (read-only), or ``None``."""
         with self._lock:
-            if self._db is None:
-                found = {d: self._memory.get((provider, model, d)) for d in digests}
-            else:
-                found = {}
-                unique = list(dict.fromkeys(digests))
-                for start in range(0, len(unique), 500):  # SQLite's parameter limit
-                    part = unique[start : start + 500]
-                    rows = self._db.execute(
-                        "SELECT digest, vector FROM vectors WHERE provider=? AND model=? AND "
-                        f"digest IN ({','.join('?' * len(part))})", (provider, model, *part))
-                    found.update(rows.fetchall())
-        out = [None if found.get(d) is None else np.frombuffer(found[d], dtype="<f4").copy()
-               for d in digests]
+            out = [self._recent.get((provider, model, t)) for t in texts]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if todo:
+            digests = [_digest(texts[i]) for i in todo]
+            with self._lock:
+                if self._db is None:
+                    found = {d: self._memory.get((provider, model, d)) for d in digests}
+                else:
+                    found = {}
+                    unique = list(dict.fromkeys(digests))
+                    for start in range(0, len(unique), 500):  # SQLite's parameter limit
+                        part = unique[start : start + 500]
+                        rows = self._db.execute(
+                            "SELECT digest, vector FROM vectors WHERE provider=? AND model=? "
+                            f"AND digest IN ({','.join('?' * len(part))})",
+                            (provider, model, *part))
+                        found.update(rows.fetchall())
+            fresh = {}
+            for i, d in zip(todo, digests):
+                if found.get(d) is not None:
+                    out[i] = np.frombuffer(found[d], dtype="<f4")
+                    fresh[texts[i]] = out[i]
+            self._remember(provider, model, fresh)
         hits = sum(v is not None for v in out)
         self.hits += hits
         self.misses += len(out) - hits
         return out
+
+    def _remember(self, provider: str, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            for text, vector in vectors.items():
+                self._recent[(provider, model, text)] = vector
+            while len(self._recent) > RECENT:  # the oldest first (dicts keep insertion order)
+                del self._recent[next(iter(self._recent))]
 
     def put_many(self, provider: str, model: str, texts: list[str],
                  vectors: np.ndarray) -> None:
@@ -78,6 +99,8 @@ class EmbeddingCache:
                 self._memory.update({(p, m, d): v for p, m, d, v in rows})
             else:
                 self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
+        self._remember(provider, model, {t: np.frombuffer(r[3], dtype="<f4")
+                                         for t, r in zip(texts, rows)})
 
     def __len__(self) -> int:
         with self._lock:

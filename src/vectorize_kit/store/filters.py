@@ -49,6 +49,8 @@ def _scalar0(value: Any) -> np.ndarray:
 class Filter:
     """A parsed filter; :meth:`mask` evaluates it over a store."""
 
+    everything = False  # the empty filter: every document matches (no mask to compute)
+
     def mask(self, store: Any) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -63,6 +65,8 @@ class Filter:
 
 @dataclass
 class _All(Filter):
+    everything = True
+
     def mask(self, store: Any) -> np.ndarray:
         return np.ones(len(store), dtype=bool)
 
