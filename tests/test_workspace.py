@@ -15,35 +15,37 @@ from conftest import code
 OPEN_IN_CHILD = (
     "import sys, vectorize_kit as vk\n"
     "try:\n"
-    "    vk.Workspace(sys.argv[1]).close()\n"
-    "    print('opened')\n"
+    "    ws = vk.Workspace(sys.argv[1], read_only=eval(sys.argv[2]))\n"
+    "    print('read-only' if ws.read_only else 'opened')\n"
+    "    ws.close()\n"
     "except vk.DataAPIError as exc:\n"
     "    print(exc.error_code)\n"
 )
 
 
-def open_elsewhere(path) -> str:
-    out = subprocess.run([sys.executable, "-c", OPEN_IN_CHILD, str(path)], check=True,
-                         capture_output=True, text=True)
+def open_elsewhere(path, read_only: bool | None = None) -> str:
+    out = subprocess.run([sys.executable, "-c", OPEN_IN_CHILD, str(path), repr(read_only)],
+                         check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
 
-def test_one_process_at_a_time_and_shared_within_one(tmp_path):
+def test_one_writer_at_a_time_and_shared_within_one(tmp_path):
     ws = vk.Workspace(tmp_path / "ws")
     db = ws.create_database("d")
     again = vk.Workspace(tmp_path / "ws")  # a notebook cell run twice: the same workspace
     assert again.get_database("d").id == db.id
-    assert open_elsewhere(tmp_path / "ws") == "WORKSPACE_LOCKED"
+    assert open_elsewhere(tmp_path / "ws") == "read-only"  # another process may read
+    assert open_elsewhere(tmp_path / "ws", read_only=False) == "WORKSPACE_LOCKED"
     ws.close()
     assert open_elsewhere(tmp_path / "ws") == "opened"
 
 
 def test_a_forgotten_workspace_releases_its_directory(tmp_path):
     db = vk.Workspace(tmp_path / "ws").create_database("d")
-    assert open_elsewhere(tmp_path / "ws") == "WORKSPACE_LOCKED"  # db keeps it alive
+    assert open_elsewhere(tmp_path / "ws", read_only=False) == "WORKSPACE_LOCKED"  # db keeps it
     del db
     gc.collect()
-    assert open_elsewhere(tmp_path / "ws") == "opened"
+    assert open_elsewhere(tmp_path / "ws", read_only=False) == "opened"
 
 
 def test_closed_workspace_objects_refuse_to_work(tmp_path):

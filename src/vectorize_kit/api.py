@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import html
+import logging
 import threading
 import warnings
 import weakref
@@ -42,6 +43,7 @@ from .errors import DataAPIError, TokenLimitWarning
 from .integrations import Credential
 from .models import LongTextPolicy
 
+logger = logging.getLogger("vectorize_kit")
 __all__ = [
     "Table",
     "TableInsertManyResult",
@@ -308,9 +310,10 @@ def create_vector_index_command(name: str, column: str, *, metric: str | None = 
                                   "options": {"ifNotExists": if_not_exists}}}
 
 
-# Open workspaces of this process, by directory: running ``vk.Workspace(path)`` again (a
-# notebook cell run twice) gets the open one instead of a lock error.
-_OPEN: weakref.WeakValueDictionary[Path, WorkspaceState] = weakref.WeakValueDictionary()
+# Open workspaces of this process, by directory (and whether read-only was asked for):
+# running ``vk.Workspace(path)`` again (a notebook cell run twice) gets the open one.
+_OPEN: weakref.WeakValueDictionary[tuple[Path, bool], WorkspaceState] = (
+    weakref.WeakValueDictionary())
 _OPEN_LOCK = threading.Lock()
 
 
@@ -332,8 +335,18 @@ class Workspace:
         or ``$VECTORIZE_KIT_HF_ENDPOINT``), e.g. a loopback endpoint started with
         ``vectorize-kit hf-endpoint`` for offline work.
 
-    A directory is open in one process at a time (``WORKSPACE_LOCKED`` otherwise); within a
-    process, ``Workspace(path)`` again shares the open workspace (and its first options).
+    read_only
+        Keyword-only. ``None`` (default): open the directory for writing, or read-only if
+        another process holds it for writing (said in one log line and in the repr);
+        ``True``: read-only; ``False``: for writing, or ``WORKSPACE_LOCKED``.
+
+    One process at a time holds a directory for writing; others open it read-only. A
+    read-only workspace sees what the writer has acknowledged (its databases, collections,
+    tables, documents, rows, schema changes, credentials' names and scopes), taken in by its
+    commands at most a second late, and at once by :meth:`refresh`; every write through it
+    fails with ``WORKSPACE_READ_ONLY``, which says which process holds it. When the writer
+    ends (even killed), the next ``Workspace(path)`` may write. Within a process,
+    ``Workspace(path)`` again shares the open workspace (and its first options).
 
     Examples
     --------
@@ -344,20 +357,45 @@ class Workspace:
     """
 
     def __init__(self, path: str | Path | None = None, *, sync: bool = True,
-                 hf_endpoint: str | None = None) -> None:
+                 hf_endpoint: str | None = None, read_only: bool | None = None) -> None:
         endpoints = {"huggingface": hf_endpoint} if hf_endpoint else None
         if path is None:
+            if read_only:
+                raise ValueError("an in-memory workspace (path=None) can not be read-only")
             self._state = WorkspaceState(None, sync=sync, endpoints=endpoints)
             return
         resolved = Path(path).expanduser().resolve()
+        key = (resolved, read_only is True)
         with _OPEN_LOCK:
-            state = _OPEN.get(resolved)
-            if state is None or state.closed:
-                state = WorkspaceState(resolved, sync=sync, endpoints=endpoints)
-                _OPEN[resolved] = state
+            state = _OPEN.get(key)
+            if (state is None or state.closed
+                    or (read_only is False and state.read_only)):
+                state = WorkspaceState(resolved, sync=sync, endpoints=endpoints,
+                                       read_only=read_only)
+                _OPEN[key] = state
                 # a workspace nobody refers to any more gives its directory back
                 weakref.finalize(state, state.catalog.close)
+                holder = state.catalog.holder
+                if holder is not None:
+                    logger.warning(
+                        "The workspace at '%s' is held for writing by process %s on %s (since "
+                        "%s): opened read-only here. Its writes show here within a second, or "
+                        "at once after refresh(); writes from here are refused.", resolved,
+                        holder.get("pid"), holder.get("host"), holder.get("since"))
         self._state = state
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this process may only read the workspace (another one holds it for
+        writing, or ``read_only=True`` was asked for)."""
+        return self._state.read_only
+
+    def refresh(self) -> None:
+        """Take in, now, every change that the process holding the workspace for writing
+        has acknowledged (a read-only workspace's commands do it at most a second late on
+        their own). A workspace that may write has nothing to take in."""
+        self._state.check_open()
+        self._state.refresh()
 
     @property
     def path(self) -> Path | None:
@@ -386,9 +424,11 @@ class Workspace:
     def get_database(self, name: str) -> Database:
         """The database with this name (or id); ``UNKNOWN_DATABASE`` if there is none."""
         self._state.check_open()
+        self._state.maybe_refresh()
         return Database(self._state.find_database(name))
 
     def list_database_names(self) -> list[str]:
+        self._state.maybe_refresh()
         return sorted(db.name for db in self._state.databases.values())
 
     def drop_database(self, name: str) -> None:
@@ -409,9 +449,20 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _read_only_note(self) -> str:
+        """``""``, or how this workspace is read-only."""
+        if not self.read_only:
+            return ""
+        holder = self._state.catalog.holder
+        if holder is None:
+            return "read-only"
+        return f"read-only: process {holder.get('pid')} on {holder.get('host')} writes"
+
     def __repr__(self) -> str:
         where = "in memory" if self.path is None else f"at {str(self.path)!r}"
-        return f"Workspace({where}, databases={self.list_database_names()})"
+        note = self._read_only_note()
+        return (f"Workspace({where}, {note + ', ' if note else ''}"
+                f"databases={self.list_database_names()})")
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -421,6 +472,8 @@ class Workspace:
             for db in self._state.databases.values()
         )
         where = "in memory" if self.path is None else html.escape(str(self.path))
+        note = self._read_only_note()
+        where += f" <i>({html.escape(note)})</i>" if note else ""
         return (f"<b>Workspace</b> {where}<table><tr><th>database</th><th>id</th>"
                 f"<th>created</th><th>collections</th></tr>{rows}</table>")
 

@@ -46,6 +46,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "DATABASE_ALREADY_EXISTS": ("REQUEST", "DATABASE", "A database with that name exists"),
     "UNKNOWN_DATABASE": ("REQUEST", "DATABASE", "The database does not exist"),
     "WORKSPACE_LOCKED": ("SERVER", "DATABASE", "The workspace is open elsewhere"),
+    "WORKSPACE_READ_ONLY": ("REQUEST", "DATABASE", "The workspace is open read-only"),
     "WORKSPACE_CLOSED": ("REQUEST", "DATABASE", "The workspace is closed"),
     "MIGRATION_NOT_COMPLETE": ("REQUEST", "SCHEMA", "The migration is not complete"),
     # vectorize: credentials, scopes and providers (data-api.md §4)

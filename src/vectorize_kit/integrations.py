@@ -109,20 +109,42 @@ class Integrations:
     ----------
     root
         The workspace directory, or ``None`` to keep everything in memory.
+    guard
+        Called before every change (it raises for a read-only workspace).
     """
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, *, guard: Callable[[], None] = lambda: None
+                 ) -> None:
         self._root = root
+        self._guard = guard
         self._lock = threading.RLock()
         # provider -> name -> {"databases": [ids], "created_at": iso}
         self._meta: dict[str, dict[str, dict]] = {}
         self._secrets: dict[str, dict[str, str]] = {}
         self._observers: list[Callable[[], Any]] = []
-        if root is not None and (root / "integrations.json").exists():
-            self._meta = json.loads((root / "integrations.json").read_text())
-            secrets = root / "secrets.json"
-            if secrets.exists():
-                self._secrets = json.loads(secrets.read_text())
+        self._read()
+
+    def _read(self) -> bool:
+        """Load names, scopes and tokens from the files; whether they changed."""
+        if self._root is None or not (self._root / "integrations.json").exists():
+            return False
+        try:
+            meta = json.loads((self._root / "integrations.json").read_text())
+            secrets = self._root / "secrets.json"
+            tokens = json.loads(secrets.read_text()) if secrets.exists() else {}
+        except (OSError, ValueError):  # replaced by the writer as it was read: next time
+            return False
+        changed = (meta, tokens) != (self._meta, self._secrets)
+        self._meta, self._secrets = meta, tokens
+        return changed
+
+    def reload(self) -> None:
+        """Read the files again (a read-only workspace: the writer's changes), telling the
+        observers if anything changed."""
+        with self._lock:
+            changed = self._read()
+        if changed:
+            self._notify()
 
     def _save(self) -> None:
         # secrets first: a crash between the two writes leaves at worst an unused secret,
@@ -225,6 +247,7 @@ class Integrations:
         """Replace a credential's token, keeping its name and scope, in one step (what
         removing it and adding it again with the same name and scope comes to)."""
         with self._lock:
+            self._guard()
             entry = self._entry(provider, name)
             _check_token(name, token)
             self._secrets.setdefault(provider, {})[name] = token
@@ -235,6 +258,7 @@ class Integrations:
     def add(self, provider: str, name: str, token: str, db_ids: list[str]) -> Credential:
         """Add a credential with its first scoped databases (at most 10)."""
         with self._lock:
+            self._guard()
             existing = list(self._meta.get(self._provider(provider), {}))
             rules = credential_name_rules(name if isinstance(name, str) else "", existing)
             problems = [rule for rule, met in rules if not met]
@@ -262,6 +286,7 @@ class Integrations:
     def remove(self, provider: str, name: str) -> Credential:
         """Remove a credential and its token; returns what it was (to re-create it)."""
         with self._lock:
+            self._guard()
             entry = self._entry(provider, name)
             del self._meta[provider][name]
             self._secrets.get(provider, {}).pop(name, None)
@@ -271,6 +296,7 @@ class Integrations:
     def add_scope(self, provider: str, name: str, db_ids: list[str]) -> Credential:
         """Add databases (at most 10 per call) to a credential's scope."""
         with self._lock:
+            self._guard()
             entry = self._entry(provider, name)
             self._check_batch(db_ids, "add")
             entry["databases"] = list(dict.fromkeys([*entry["databases"], *db_ids]))
@@ -280,6 +306,7 @@ class Integrations:
     def remove_scope(self, provider: str, name: str, db_ids: list[str]) -> Credential:
         """Remove databases from a credential's scope."""
         with self._lock:
+            self._guard()
             entry = self._entry(provider, name)
             entry["databases"] = [d for d in entry["databases"] if d not in db_ids]
             self._save()
@@ -288,6 +315,7 @@ class Integrations:
     def forget_database(self, db_id: str) -> None:
         """Take a dropped database out of every scope."""
         with self._lock:
+            self._guard()
             scoped = [entry for entries in self._meta.values() for entry in entries.values()
                       if db_id in entry["databases"]]
             for entry in scoped:

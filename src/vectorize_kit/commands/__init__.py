@@ -15,7 +15,7 @@ from typing import Any
 from .. import limits
 from ..errors import DataAPIError
 from ..models import LongTextPolicy
-from .core import Result, logger, unwrap
+from .core import READ_COMMANDS, Result, logger, unwrap
 from .documents import (
     DOCUMENT_COMMANDS,
     chunk_id,
@@ -52,6 +52,7 @@ DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS, **TYPE_COMM
 
 __all__ = [
     "GENERAL",
+    "READ_COMMANDS",
     "INTEGRATION_COMMANDS",
     "KNOWN_COMMANDS",
     "bulk_delete",
@@ -81,11 +82,21 @@ def _unknown(name: str, kind: str, known: Any) -> DataAPIError:
     )
 
 
+def _read_only_check(ws: WorkspaceState, name: str) -> None:
+    """A read-only workspace: the writer's latest changes taken in (at most once a
+    second), and any command but a read refused with ``WORKSPACE_READ_ONLY``."""
+    if ws.read_only:
+        ws.maybe_refresh()
+        if name not in READ_COMMANDS and name != "findCredentials":
+            ws.check_writable()
+
+
 def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = None) -> Result:
     """Run a database-level (general or keyspace) command."""
     if db.closed:
         raise closed_error(db.workspace.path)
     name, body = unwrap(command)
+    _read_only_check(db.workspace, name)
     if name in GENERAL:
         return GENERAL[name](db, body)
     if name in DATABASE_COMMANDS:
@@ -197,6 +208,7 @@ def execute_collection(coll: SchemaObjectState, command: Any, *,
     :class:`~vectorize_kit.errors.TokenLimitWarning`).
     """
     name, body = unwrap(command)
+    _read_only_check(coll.database.workspace, name)
     commands, other = ((TABLE_COMMANDS, COLLECTION_COMMANDS) if isinstance(coll, TableState)
                        else (COLLECTION_COMMANDS, TABLE_COMMANDS))
     handler = commands.get(name)
@@ -213,6 +225,7 @@ def prefetch(coll: CollectionState, texts: list[str], *,
              embedding_api_key: str | None = None) -> None:
     """Embed ``$vectorize`` texts into the cache ahead of the commands that insert them,
     without holding the collection's lock (other commands on it do not wait meanwhile)."""
+    coll.database.workspace.check_writable()
     _check_usable(coll)
     prefetch_embeddings(coll, texts, api_key=embedding_api_key)
 
@@ -221,12 +234,14 @@ def bulk_update(coll: CollectionState, filter: Any, update: Any, *, upsert: bool
                 embedding_api_key: str | None = None,
                 long_text: LongTextPolicy | None = None) -> tuple[int, int, Any]:
     """Update every matching document in one locked write (matched, modified, upserted)."""
+    coll.database.workspace.check_writable()
     with _request(coll, embedding_api_key, long_text):
         return update_all(coll, filter, update, upsert=upsert)
 
 
 def bulk_delete(coll: CollectionState, filter: Any) -> int:
     """Delete every matching document in one locked write (-1 for ``{}``: all of them)."""
+    coll.database.workspace.check_writable()
     with coll.lock:
         _check_usable(coll)
         return delete_all(coll, filter)
@@ -236,6 +251,7 @@ def export_documents(coll: CollectionState, filter: Any, projection: Any, *,
                      include_vector: bool = False) -> tuple[list[dict], list | None]:
     """Every matching document (projected) and, if asked, its vector, in one locked read:
     the bulk read behind ``to_pandas``, without paging."""
+    coll.database.workspace.maybe_refresh()
     with coll.lock:
         _check_usable(coll)
         return export_rows(coll, filter, projection, include_vector=include_vector)
@@ -243,6 +259,7 @@ def export_documents(coll: CollectionState, filter: Any, projection: Any, *,
 
 def export_rows_of_table(table: TableState, filter: Any, projection: Any) -> Any:
     """Every matching row of a table as a typed DataFrame, in one locked read."""
+    table.database.workspace.maybe_refresh()
     with table.lock:
         _check_usable(table)
         return export_table(table, filter, projection)

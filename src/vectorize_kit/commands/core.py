@@ -12,6 +12,7 @@ from .. import limits
 from ..errors import DataAPIError
 
 __all__ = [
+    "READ_COMMANDS",
     "Result",
     "check_fields",
     "decode_page",
@@ -23,6 +24,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger("vectorize_kit")
+
+#: The commands that change nothing (a read-only token or workspace may run them).
+READ_COMMANDS = frozenset({
+    "find", "findOne", "countDocuments", "estimatedDocumentCount", "findCollections",
+    "listTables", "listIndexes", "findKeyspaces", "findEmbeddingProviders", "listTypes",
+    "findAndRerank", "findRerankingProviders",
+})
 
 
 @dataclass

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +34,13 @@ from ..store.lexical import AnalyzerError, LexicalIndex
 from ..store.rows import TableStore
 from ..store.shred import Indexing
 from ..values import Secret
+
+logger = logging.getLogger("vectorize_kit")
+#: A read-only workspace's commands take in the writer's changes at most this often
+#: (seconds); ``Workspace.refresh()`` does it at once.
+REFRESH_INTERVAL = 1.0
+# a read-only open retries a collection whose files the writer compacted away meanwhile
+_OPEN_ATTEMPTS = 5
 
 __all__ = ["CollectionSettings", "CollectionState", "DatabaseState", "TableState",
            "WorkspaceState"]
@@ -111,6 +122,10 @@ class SchemaObjectState:
         self.request_api_key: str | None = None
         self.request_long_text = LongTextPolicy()
         self.request_failure: DataAPIError | None = None
+        # a read-only workspace's: loads the store again from the files, and what tells
+        # this object from a later one of the same name (its definition's uid)
+        self.reload_store: Callable[[], Any] | None = None
+        self.uid: str | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -194,6 +209,17 @@ class SchemaObjectState:
         with self.lock:
             self.store.close()  # type: ignore[attr-defined]
             self.dropped = True
+
+    def refresh_store(self) -> None:
+        """Read-only: take in the writer's new records, or load the store again after the
+        writer compacted its log."""
+        with self.lock:
+            if self.dropped or self.closed:
+                return
+            if not self.store.refresh():  # type: ignore[attr-defined]
+                assert self.reload_store is not None
+                self.store.close()  # type: ignore[attr-defined]
+                self.store = self.reload_store()
 
 
 def model_of(service: dict) -> ModelInfo:
@@ -362,9 +388,10 @@ class DatabaseState:
             self.types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
                               for t in self.catalog.types(self.id, ks)}
             for name, definition in self.catalog.collections(self.id, ks).items():
-                self._open_collection(ks, CollectionSettings(name, definition["options"]))
+                self._open_collection(ks, CollectionSettings(name, definition["options"]),
+                                      definition.get("uid"))
             for name, definition in self.catalog.tables(self.id, ks).items():
-                self._open_table(ks, name, definition["schema"])
+                self._open_table(ks, name, definition["schema"], definition.get("uid"))
             for udt in self.types[ks].values():  # a crash in the middle of an alterType
                 self.retype_tables(ks, udt)
 
@@ -398,20 +425,87 @@ class DatabaseState:
                         state.store.alter(schema)
         return users
 
-    def _open_collection(self, keyspace: str, settings: CollectionSettings) -> CollectionState:
+    def _open_collection(self, keyspace: str, settings: CollectionSettings,
+                         uid: str | None = None) -> CollectionState:
         dims = {} if settings.dimension is None else {"$vector": settings.dimension}
-        log = self.catalog.log(self.id, keyspace, settings.name, dims)
-        store = DocumentStore(dimension=settings.dimension, log=log)
-        state = CollectionState(self, keyspace, settings, store)
-        self.keyspaces[keyspace][settings.name] = state
-        return state
 
-    def _open_table(self, keyspace: str, name: str, schema: dict) -> TableState:
+        def load() -> DocumentStore:
+            log = self.catalog.log(self.id, keyspace, settings.name, dims)
+            return DocumentStore(dimension=settings.dimension, log=log)
+
+        state = CollectionState(self, keyspace, settings, self._loaded(load))
+        return self._opened(keyspace, settings.name, state, load, uid)
+
+    def _open_table(self, keyspace: str, name: str, schema: dict,
+                    uid: str | None = None) -> TableState:
         dims = {n: c["dimension"] for n, c in schema["columns"].items() if c["type"] == "vector"}
-        store = TableStore(schema, log=self.catalog.log(self.id, keyspace, name, dims))
-        state = TableState(self, keyspace, name, store)
+
+        def load() -> TableStore:
+            return TableStore(schema, log=self.catalog.log(self.id, keyspace, name, dims))
+
+        return self._opened(keyspace, name, TableState(self, keyspace, name,
+                                                       self._loaded(load)), load, uid)
+
+    def _loaded(self, load: Callable[[], Any]) -> Any:
+        """``load()``; read-only, again if the writer compacted the files away meanwhile."""
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                return load()
+            except FileNotFoundError:
+                if self.catalog.read_only is None or attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _opened(self, keyspace: str, name: str, state: Any, load: Callable[[], Any],
+                uid: str | None) -> Any:
+        if self.catalog.read_only is not None:
+            state.reload_store = lambda: self._loaded(load)
+            state.uid = uid
         self.keyspaces[keyspace][name] = state
         return state
+
+    def refresh(self) -> None:
+        """Read-only: the writer's keyspaces, types, collections and tables as they are now,
+        each store brought up to date."""
+        with self.lock:
+            on_disk = self.catalog.keyspaces(self.id)
+            for ks in [k for k in self.keyspaces if k not in on_disk]:
+                for state in self.keyspaces.pop(ks).values():
+                    state.close_store()
+                self.types.pop(ks, None)
+            for ks in on_disk:
+                objects = self.keyspaces.setdefault(ks, {})
+                self.types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
+                                  for t in self.catalog.types(self.id, ks)}
+                collections = self.catalog.collections(self.id, ks)
+                tables = self.catalog.tables(self.id, ks)
+                for name in list(objects):
+                    state = objects[name]
+                    kind = collections if isinstance(state, CollectionState) else tables
+                    if name not in kind or kind[name].get("uid") != state.uid:
+                        del objects[name]  # dropped (and maybe created again)
+                        state.close_store()
+                for name, definition in collections.items():
+                    if name not in objects:
+                        self._open_gone_or(self._open_collection, ks,
+                                           CollectionSettings(name, definition["options"]),
+                                           definition.get("uid"))
+                for name, definition in tables.items():
+                    if name not in objects:
+                        self._open_gone_or(self._open_table, ks, name, definition["schema"],
+                                           definition.get("uid"))
+                for state in list(objects.values()):
+                    try:
+                        state.refresh_store()
+                    except FileNotFoundError:  # dropped while it was read: gone next time
+                        logger.debug("%s went while it was refreshed", state.qualified_name)
+
+    @staticmethod
+    def _open_gone_or(open_it: Callable[..., Any], *args: Any) -> None:
+        try:
+            open_it(*args)
+        except FileNotFoundError:  # dropped while it was opened: not there any more
+            pass
 
     def keyspace(self, name: str | None) -> dict[str, CollectionState | TableState]:
         """The collections of a keyspace; ``UNKNOWN_KEYSPACE`` if it does not exist."""
@@ -477,20 +571,60 @@ class WorkspaceState:
     """All databases of a workspace directory (or of memory)."""
 
     def __init__(self, path: str | Path | None, *, sync: bool = True,
-                 endpoints: dict[str, str] | None = None) -> None:
+                 endpoints: dict[str, str] | None = None,
+                 read_only: bool | None = False) -> None:
         self.path = None if path is None else Path(path).expanduser().resolve()
         self.endpoints = dict(endpoints or {})  # provider -> base URL of its API
-        self.catalog = Catalog(self.path, sync=sync)
-        self.integrations = Integrations(self.path)
+        self.catalog = Catalog(self.path, sync=sync, read_only=read_only)
+        self.integrations = Integrations(self.path, guard=self.check_writable)
         self.embedding_cache = EmbeddingCache(
             None if self.path is None else self.path / "embedding-cache.sqlite")
         self.databases: dict[str, DatabaseState] = {}
         self.lock = threading.RLock()
         self.closed = False
+        self.refreshed_at = time.monotonic()
         for meta in self.catalog.databases():
             db = DatabaseState(self, meta)
             db._load()
             self.databases[db.id] = db
+
+    @property
+    def read_only(self) -> bool:
+        return self.catalog.read_only is not None
+
+    def check_writable(self) -> None:
+        """``WORKSPACE_READ_ONLY`` (saying which process holds it) for a read-only one."""
+        self.catalog.check_writable()
+
+    def refresh(self) -> None:
+        """Read-only: take in every change the writer has acknowledged (databases,
+        keyspaces, types, collections, tables, their documents and rows, credentials'
+        names and scopes)."""
+        if not self.read_only or self.closed:
+            return
+        with self.lock:
+            metas = {m["id"]: m for m in self.catalog.databases()}
+            for db_id in [d for d in self.databases if d not in metas]:
+                gone = self.databases.pop(db_id)
+                for objects in gone.keyspaces.values():
+                    for state in objects.values():
+                        state.close_store()
+                gone.closed = True
+            for db_id, meta in metas.items():
+                db = self.databases.get(db_id)
+                if db is None:
+                    db = DatabaseState(self, meta)
+                    db._load()
+                    self.databases[db_id] = db
+                else:
+                    db.refresh()
+            self.integrations.reload()
+            self.refreshed_at = time.monotonic()
+
+    def maybe_refresh(self) -> None:
+        """Read-only: :meth:`refresh` if the last one is older than REFRESH_INTERVAL."""
+        if self.read_only and time.monotonic() - self.refreshed_at >= REFRESH_INTERVAL:
+            self.refresh()
 
     def find_database(self, name_or_id: str) -> DatabaseState:
         for db in self.databases.values():
@@ -505,6 +639,7 @@ class WorkspaceState:
 
     def create_database(self, name: str, *, created_at: dt.datetime | None = None) -> DatabaseState:
         check_database_name(name)
+        self.check_writable()
         with self.lock:
             if any(db.name == name for db in self.databases.values()):
                 raise DataAPIError(
@@ -523,6 +658,7 @@ class WorkspaceState:
             return db
 
     def drop_database(self, name_or_id: str) -> None:
+        self.check_writable()
         with self.lock:
             db = self.find_database(name_or_id)
             db.close()

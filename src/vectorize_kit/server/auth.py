@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
-from ..commands import INTEGRATION_COMMANDS, KNOWN_COMMANDS
+from ..commands import INTEGRATION_COMMANDS, KNOWN_COMMANDS, READ_COMMANDS
 from ..errors import DataAPIError
 
 __all__ = ["ROLES", "Role", "TokenTable", "allowed", "command_kind"]
@@ -35,11 +35,7 @@ Role = Literal["read-only", "database-administrator", "organization-administrato
 #: The roles, from the least to the most allowed.
 ROLES: tuple[str, ...] = ("read-only", "database-administrator", "organization-administrator")
 
-_READS = frozenset({
-    "find", "findOne", "countDocuments", "estimatedDocumentCount", "findCollections",
-    "listTables", "listIndexes", "findKeyspaces", "findEmbeddingProviders", "listTypes",
-    "findAndRerank", "findRerankingProviders",
-})
+_READS = READ_COMMANDS
 _WRITES = frozenset({
     "insertOne", "insertMany", "updateOne", "updateMany", "deleteOne", "deleteMany",
     "findOneAndUpdate", "findOneAndReplace", "findOneAndDelete",

@@ -97,15 +97,30 @@ class StoreBase:
         self._commit(Record("clear"), self._apply_clear)
 
     def checkpoint(self) -> None:
-        """Compact the log into a snapshot now (makes the next open faster)."""
-        if self._log is not None and self._log.wal_bytes:
+        """Compact the log into a snapshot now (makes the next open faster); a read-only
+        store leaves that to the writer."""
+        if self._log is not None and self._log.wal_bytes and self._log.read_only is None:
             self._log.compact(self._snapshot_batches(), schema=self._snapshot_schema())
+
+    def refresh(self) -> bool:
+        """For a store read from another process's files: take in the records the writer
+        has appended since. ``False`` if the store must be loaded again instead (the writer
+        compacted its log into a new snapshot, or dropped the files)."""
+        assert self._log is not None and self._log.read_only is not None
+        change = self._log.poll()
+        if change == "more":
+            self._replay(self._log.more())
+            self.version += 1
+        return change != "reload"
 
     def close(self) -> None:
         if self._log is not None:
             self._log.close()
 
     def _apply_clear(self) -> None:
+        raise NotImplementedError
+
+    def _replay(self, records: Iterator[Record]) -> None:
         raise NotImplementedError
 
     def _snapshot_batches(self) -> Iterator[SnapshotBatch]:

@@ -228,13 +228,21 @@ class DocumentStore(StoreBase):
     def _load(self, log: StoreLog) -> None:
         batches, records = log.load()
         if self.vectors is not None:
-            self.vectors.reserve(log.rows_bound(_VECTOR), exact=True)
+            bound = log.rows_bound(_VECTOR)
+            # a reader in another process expects the writer to add more: room to take them
+            # in without copying the matrix (room never written costs no memory)
+            self.vectors.reserve(bound if log.read_only is None else 2 * bound + 64,
+                                 exact=True)
         for batch in batches:
             keys = [canon(d["_id"]) for d in batch.docs]
             if self.vectors is not None:
                 self.vectors.append(batch.vectors[_VECTOR], batch.present[_VECTOR])
             self._append_frame(keys, batch.docs)
-        # Replay the log, gathering runs of puts of new documents into one append each.
+        self._replay(records)
+
+    def _replay(self, records: Iterator[Record]) -> None:
+        """Apply logged records, gathering runs of puts of new documents into one append
+        each."""
         run_docs: list[dict] = []
         run_vecs: list[np.ndarray | None] = []
         run_keys: set[Any] = set()

@@ -261,6 +261,10 @@ class TableStore(StoreBase):
             rows = [self._parse_row(d) for d in batch.docs]
             self._append([self.key_of(r) for r in rows], rows, {
                 n: _unpack(batch.vectors[n], batch.present[n]) for n in self.vectors})
+        self._replay(records)
+
+    def _replay(self, records: Iterator[Record]) -> None:
+        """Apply logged records."""
         for record in records:
             if record.op == "put":
                 assert record.docs is not None and record.vectors is not None

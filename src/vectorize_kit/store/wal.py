@@ -19,6 +19,13 @@ survives ``kill -9``; a record torn by a crash fails its checksum and is cut off
 a crash mid-write never touches what was there.  A snapshot is written to a temporary file,
 fsynced and renamed into place, after its vectors file: the rename of ``snapshot-(g+1)`` is
 the commit point, after which generation ``g``'s files are deleted.
+
+A read-only log (another process holds the workspace for writing) changes no file: it reads
+the newest snapshot and the complete records of its log, and :meth:`StoreLog.poll` then says
+whether the writer has appended records since (read them with :meth:`StoreLog.more`) or
+compacted the log into a new snapshot (load again). A record the writer is still appending
+fails its length or checksum and is left for the next poll, so a reader never applies part
+of a command.
 """
 
 from __future__ import annotations
@@ -152,13 +159,17 @@ class StoreLog:
         vectors); a table's change with its schema (:meth:`set_dimensions`).
     sync
         fsync each record (the default). Tests and benchmarks of throughput may turn it off.
+    read_only
+        ``None``, or the error to raise on any write: the log is then only read, and no file
+        is changed (not even a torn record cut off: the writer does that).
     """
 
-    def __init__(self, directory: Path, dimensions: dict[str, int], *, sync: bool = True
-                 ) -> None:
+    def __init__(self, directory: Path, dimensions: dict[str, int], *, sync: bool = True,
+                 read_only: Exception | None = None) -> None:
         self.directory = directory
         self.dimensions = dict(dimensions)
         self.sync = sync
+        self.read_only = read_only
         self.generation = 0
         self.snapshot_bytes = 0
         self.wal_bytes = 0
@@ -182,17 +193,8 @@ class StoreLog:
         """
         snapshots = self._files("snapshot", ".parquet")
         self.generation = max(snapshots, default=0)
-        for gen, path in snapshots.items():
-            if gen != self.generation:
-                path.unlink()
-        for path in self.directory.glob("wal-*.log"):
-            if path.name != f"wal-{self.generation:08d}.log":
-                path.unlink()
-        for path in self.directory.glob("vectors-*.f32"):
-            if not path.name.startswith(f"vectors-{self.generation:08d}-"):
-                path.unlink()
-        for tmp in self.directory.glob(".*.tmp"):
-            tmp.unlink()
+        if self.read_only is None:  # the writer's files of other generations are its own
+            self._sweep(snapshots)
         snap = snapshots.get(self.generation)
         self.snapshot_bytes = 0
         if snap is not None:
@@ -204,6 +206,39 @@ class StoreLog:
             self.snapshot_bytes = snap.stat().st_size + sum(
                 self._vector_file(k).stat().st_size for k in range(len(self.dimensions)))
         return self._read_snapshot(snap), self._read_wal()
+
+    def _sweep(self, snapshots: dict[int, Path]) -> None:
+        """Remove the files of older generations and torn temporary files."""
+        for gen, path in snapshots.items():
+            if gen != self.generation:
+                path.unlink()
+        for path in self.directory.glob("wal-*.log"):
+            if path.name != f"wal-{self.generation:08d}.log":
+                path.unlink()
+        for path in self.directory.glob("vectors-*.f32"):
+            if not path.name.startswith(f"vectors-{self.generation:08d}-"):
+                path.unlink()
+        for tmp in self.directory.glob(".*.tmp"):
+            tmp.unlink()
+
+    def poll(self) -> str:
+        """What changed since the log was read (for a read-only log): ``"same"``,
+        ``"more"`` (records were appended: :meth:`more`) or ``"reload"`` (the log was
+        compacted into a newer snapshot, or the files are gone: load again)."""
+        newest = max(self._files("snapshot", ".parquet"), default=0)
+        if newest != self.generation:
+            return "reload"
+        try:
+            size = (self.directory / f"wal-{self.generation:08d}.log").stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size < self.wal_bytes:
+            return "reload"  # cut back: not the log that was read
+        return "more" if size > self.wal_bytes else "same"
+
+    def more(self) -> Iterator[Record]:
+        """The complete records appended since the log was last read."""
+        return self._read_wal(self.wal_bytes)
 
     def _vector_file(self, k: int, generation: int | None = None) -> Path:
         gen = self.generation if generation is None else generation
@@ -249,13 +284,15 @@ class StoreLog:
 
         return pq.ParquetFile(path).metadata.num_rows
 
-    def _read_wal(self) -> Iterator[Record]:
-        """Records one at a time (the log may be as large as the snapshot)."""
+    def _read_wal(self, start: int = 0) -> Iterator[Record]:
+        """Records one at a time (the log may be as large as the snapshot), from byte
+        ``start``."""
         path = self.directory / f"wal-{self.generation:08d}.log"
-        good = 0
+        good = start
         if path.exists():
             size = path.stat().st_size
             with open(path, "rb") as fh:
+                fh.seek(start)
                 while True:
                     head = fh.read(_HEADER.size)
                     if len(head) < _HEADER.size:
@@ -265,8 +302,9 @@ class StoreLog:
                     if magic != _MAGIC or len(payload) != length or zlib.crc32(payload) != crc:
                         break  # a record torn by a crash: everything after it was never acked
                     good += _HEADER.size + length
+                    self.wal_bytes = good
                     yield Record.decode(payload)
-            if good != size:
+            if good != size and self.read_only is None:
                 logger.warning("%s: cut off %d bytes of a log record torn by a crash (never "
                                "acknowledged)", path, size - good)
                 with open(path, "r+b") as fh:
@@ -276,6 +314,8 @@ class StoreLog:
 
     # -- writing -----------------------------------------------------------------------------
     def _open_wal(self) -> Any:
+        if self.read_only is not None:
+            raise self.read_only
         if self._wal is None:
             path = self.directory / f"wal-{self.generation:08d}.log"
             new = not path.exists()
@@ -304,6 +344,8 @@ class StoreLog:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if self.read_only is not None:
+            raise self.read_only
         started = time.perf_counter()
         new_gen = self.generation + 1
         final = self.directory / f"snapshot-{new_gen:08d}.parquet"

@@ -19,7 +19,7 @@ from ..models import PROVIDERS
 
 __all__ = ["Message", "shows_errors", "rules_html", "curl_command", "json_html",
            "VectorSettings", "Panel", "DatabasePanel", "SingleDatabase", "as_workspace",
-           "choose", "field", "note", "section"]
+           "choose", "field", "note", "read_only_reason", "section"]
 
 log = logging.getLogger("vectorize_kit")
 
@@ -223,6 +223,19 @@ class SingleDatabase:
         raise DataAPIError("UNKNOWN_DATABASE",
                            f"This widget works on database {self.database.name!r} only, not "
                            f"{name!r}: give it the workspace to choose among its databases.")
+
+
+def read_only_reason(source: Any) -> str | None:
+    """Why a widget can not write to this workspace (another process holds it for writing,
+    or it was opened read-only), or ``None``."""
+    if isinstance(source, SingleDatabase):
+        if _is_remote(source.database):
+            return None
+        source = source.database
+    state = source._state
+    state = getattr(state, "workspace", state)  # a database's state, or the workspace's
+    error = state.catalog.read_only
+    return None if error is None else error.message.replace(" Nothing was written.", "")
 
 
 def as_workspace(source: Workspace | Database | SingleDatabase) -> Any:

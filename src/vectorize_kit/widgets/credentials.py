@@ -19,6 +19,7 @@ from .common import (
     field,
     note,
     on_change,
+    read_only_reason,
     rules_html,
     section,
     shows_errors,
@@ -104,6 +105,8 @@ class CredentialsManager(Panel):
                        " · user access tokens</h3>")
         self.listing = w.HTML()
         self.listing.add_class("vk-credential-list")
+        self.read_only_note = w.HTML()  # why the buttons are off, on a read-only workspace
+        self.read_only_note.add_class("vk-credential-read-only")
         self.refresh_button = button("Refresh", "vk-credential-refresh")
 
         # add a credential (seed 000 steps 7–10)
@@ -152,7 +155,7 @@ class CredentialsManager(Panel):
         ws.integrations.observe(self._on_change)
 
         self.widget = w.VBox([
-            title, w.HBox([self.listing, self.refresh_button]),
+            title, w.HBox([self.listing, self.refresh_button]), self.read_only_note,
             section("Add a credential"), self.name, self.rules, self.token.widget,
             self.token.status, self.databases, self.scope_note, self.add_button,
             section("Manage a credential"), self.selected, self.details,
@@ -241,6 +244,13 @@ class CredentialsManager(Panel):
             1 <= len(self.scope_add.value) <= MAX_SCOPE_PER_CALL)
         self.scope_remove_button.disabled = db is None or self.scope_confirm.value != db
         self.remove_button.disabled = cred is None or self.remove_confirm.value != name
+        read_only = read_only_reason(self._ws)
+        self.read_only_note.value = "" if read_only is None else note(read_only,
+                                                                      colour="#b3261e")
+        if read_only is not None:  # names and scopes show; nothing can change here
+            for widget in (self.add_button, self.rotate_button, self.scope_add_button,
+                           self.scope_remove_button, self.remove_button):
+                widget.disabled = True
 
     @staticmethod
     def _impact(name: str, users: list[str], what: str) -> str:

@@ -21,6 +21,7 @@ from .common import (
     field,
     note,
     on_change,
+    read_only_reason,
     section,
     shows_errors,
 )
@@ -111,6 +112,8 @@ class Explorer(DatabasePanel):
         self.progress.add_class("vk-explorer-progress")
         self.insert_warnings = w.HTML()
         self.insert_warnings.add_class("vk-explorer-warnings")
+        self.insert_note = w.HTML()  # why Insert is off, on a read-only workspace
+        self.insert_note.add_class("vk-explorer-insert-note")
 
         self.search_column = field(w.Dropdown, "Search vector column",
                                    "vk-explorer-search-column", options=[])
@@ -150,7 +153,7 @@ class Explorer(DatabasePanel):
             self.summary, self.page_view,
             w.HBox([self.prev_button, self.page_label, self.next_button]),
             section("Insert a DataFrame"), self.text_column, self.vector_column,
-            self.long_text, w.HBox([self.insert_button, self.progress]),
+            self.long_text, w.HBox([self.insert_button, self.progress]), self.insert_note,
             self.insert_warnings,
             section("Vector search"), self.search_column, self.query, self.limit,
             self.search_button, self.search_note, self.search_warnings, self.results_view,
@@ -296,7 +299,10 @@ class Explorer(DatabasePanel):
         # a next page is known to exist once fetched; a full page may have one more
         self.next_button.disabled = not (self._page + 1 < len(self._pages) or (
             self._page_iter is not None and len(self.page) >= PAGE_SIZE))
-        self.insert_button.disabled = self.frame is None or handle is None
+        read_only = None if handle is None else read_only_reason(self._ws)
+        self.insert_button.disabled = self.frame is None or handle is None or bool(read_only)
+        self.insert_note.value = "" if read_only is None else note(read_only,
+                                                                   colour="#b3261e")
         self.insert_button.description = ("Insert DataFrame" if self.frame is None
                                           else f"Insert {len(self.frame)} rows")
         reason = None

@@ -29,6 +29,7 @@ from .common import (
     json_html,
     note,
     on_change,
+    read_only_reason,
     rules_html,
     shows_errors,
 )
@@ -88,6 +89,9 @@ class _SchemaForm(DatabasePanel):
 
     def problems(self) -> list[str]:
         """What, besides the name, keeps the form from creating."""
+        read_only = read_only_reason(self._ws)
+        if read_only is not None:
+            return [read_only]
         return ["choose a database (create one with ws.create_database)"] if self.db is None \
             else []
 
