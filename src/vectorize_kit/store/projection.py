@@ -20,6 +20,7 @@ from .paths import overlaps, split_path
 __all__ = ["Projection", "parse_projection"]
 
 _SPECIAL = ("$vector", "$vectorize", "$lexical")
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # immutable: shared, not copied
 
 
 def _bad(message: str) -> DataAPIError:
@@ -58,14 +59,13 @@ class Projection:
                 if name in doc:
                     out[name] = doc[name]
         else:
-            out = _clone(doc)
+            dropped = {n for n in _SPECIAL if n not in self.special}
+            if self.id_excluded:
+                dropped.add("_id")
+            out = {k: v if type(v) in _SCALARS else _clone(v) for k, v in doc.items()
+                   if k not in dropped}
             for segs in self.paths:
                 _drop_path(out, segs)
-            for name in _SPECIAL:
-                if name not in self.special:
-                    out.pop(name, None)
-            if self.id_excluded:
-                out.pop("_id", None)
         for segs, (skip, count) in self.slices.items():
             _slice_path(out, segs, skip, count)
         if vector is not None and self.wants_vector:
@@ -75,6 +75,11 @@ class Projection:
 
 def _clone(value: Any) -> Any:
     """A copy of a JSON value (its objects and arrays new; scalars are immutable)."""
+    kind = type(value)  # documents hold plain JSON: dict, list and scalars
+    if kind is dict:
+        return {k: v if type(v) in _SCALARS else _clone(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _SCALARS else _clone(v) for v in value]
     if isinstance(value, dict):
         return {k: _clone(v) for k, v in value.items()}
     if isinstance(value, list):
