@@ -298,3 +298,31 @@ def test_python_api_find_and_rerank_and_text_index(db, hybrid):
     table.insert_many([{"id": 1, "body": "Running late"}, {"id": 2, "body": "A tent"}])
     assert [r["id"] for r in table.find({"body": {"$match": "runs"}})] == [1]
     assert table.list_indexes()[0]["definition"]["options"] == {"analyzer": "english"}
+
+
+def test_rerank_on_vectorize_uses_the_models_own_embeddings(db):
+    """A collection vectorized by the reranking model, reranked on $vectorize (its stored
+    vectors), scores exactly as reranking on a plain field holding the same texts (embedded
+    by the model), and as the model's cosine computed here."""
+    from vectorize_kit.embedding import get_provider
+    from vectorize_kit.embedding.local import MODEL_NAME
+
+    texts = ["red apples are sweet", "green pears are crisp", "red wine from France",
+             "apple pie with cinnamon"]
+    db.command({"createCollection": {"name": "v", "options": {"vector": {"service": {
+        "provider": "local", "modelName": MODEL_NAME}}}}})
+    coll = db.get_collection("v")
+    coll.command({"insertMany": {"documents": [
+        {"_id": i, "$hybrid": t, "text": t} for i, t in enumerate(texts)]}})
+
+    def scores(rerank_on):
+        out = coll.command({"findAndRerank": {"sort": {"$hybrid": "red apple"}, "options": {
+            "rerankOn": rerank_on, "includeScores": True}}})
+        return _ids(out), [s["scores"]["$rerank"] for s in out["status"]["documentResponses"]]
+
+    by_stored, by_text = scores("$vectorize"), scores("text")
+    assert by_stored == by_text
+    model = get_provider("local")
+    q = model.embed(["red apple"], model=MODEL_NAME, kind="query")[0]
+    docs = model.embed([texts[i] for i in by_stored[0]], model=MODEL_NAME)
+    assert by_stored[1] == pytest.approx((docs @ q).tolist(), abs=1e-6)

@@ -36,9 +36,14 @@ def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: s
     if metric == "cosine":
         qn = np.float32(np.linalg.norm(query))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            cos = (data @ query) / (norms * qn)
-        cos = np.nan_to_num(cos, nan=0.0, posinf=0.0, neginf=0.0)
-        return (1.0 + np.clip(cos, -1.0, 1.0)) / 2.0
+            cos = data @ query  # a new array: the rest works in place
+            cos /= norms * qn
+        if not np.isfinite(cos).all():  # a zero or overflowing norm
+            cos = np.nan_to_num(cos, nan=0.0, posinf=0.0, neginf=0.0)
+        np.clip(cos, -1.0, 1.0, out=cos)
+        cos += 1.0
+        cos /= 2.0
+        return cos
     if metric == "dot_product":
         return (1.0 + data @ query) / 2.0
     if metric == "euclidean":

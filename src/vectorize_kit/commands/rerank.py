@@ -11,7 +11,10 @@ The Data API's reranker is NVIDIA's cross-encoder ``llama-3.2-nv-rerankqa-1b-v2`
 not run offline.  Here the collection's reranking service (that one, the only one the Data API
 offers) is served by the local model, all-MiniLM-L6-v2: ``$rerank`` is the cosine similarity
 of the query's embedding and the passage's (both through the workspace's embedding cache, so a
-passage is embedded once).  A bi-encoder scores relevance less finely than a cross-encoder;
+passage is embedded once; when the collection itself is vectorized by that model and
+candidates are reranked on ``$vectorize``, their stored ``$vector`` is that very embedding,
+and the query's vector is the one just searched with).  A bi-encoder scores relevance less
+finely than a cross-encoder;
 the order of the candidates it gives is what the fusion and the model make of them.
 """
 
@@ -169,7 +172,9 @@ def _no_vector(coll: CollectionState) -> DataAPIError:
 
 def _passage(doc: dict, path: str, segments: tuple[str, ...]) -> str | None:
     """The text a candidate is reranked on (``None``: the candidate is dropped)."""
-    value = get_exact(doc, segments)
+    value = doc.get(segments[0], MISSING) if len(segments) == 1 else get_exact(doc, segments)
+    if type(value) is str:  # the usual case: a text (blank: dropped)
+        return None if not value or value.isspace() else value
     if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, (dict, list)):
@@ -180,11 +185,20 @@ def _passage(doc: dict, path: str, segments: tuple[str, ...]) -> str | None:
     return value if isinstance(value, str) else dumps(value)
 
 
-def _rerank_scores(coll: CollectionState, query: str, passages: list[str]) -> np.ndarray:
-    """The local model's relevance of each passage to the query (cosine similarity)."""
+def _rerank_scores(coll: CollectionState, query: str, passages: list[str], *,
+                   rows: list[int], stored: bool, query_vector: np.ndarray | None
+                   ) -> np.ndarray:
+    """The local model's relevance of each passage (of store ``rows``) to the query (cosine
+    similarity). ``stored``: the passages are the rows' ``$vectorize`` texts in a collection
+    the reranking model vectorizes, so their stored vectors are their embeddings;
+    ``query_vector``: the query's embedding by that model, if already made."""
     if not passages:
         return np.zeros(0, dtype=np.float32)
-    q = coll.vectorize(_RERANKER, [query], kind="query")[0]
+    q = (query_vector if query_vector is not None else
+         coll.vectorize(_RERANKER, [query], kind="query")[0])
+    vectors = coll.store.vectors
+    if stored and vectors is not None and vectors.present[rows].all():
+        return vectors.data[rows] @ q
     return coll.vectorize(_RERANKER, passages) @ q
 
 
@@ -238,7 +252,12 @@ def find_and_rerank(coll: CollectionState, body: dict) -> Result:
         if text is not None:
             rows.append(row)
             passages.append(text)
-    scores = _rerank_scores(coll, query, passages).astype(np.float32)
+    service = coll.settings.service or {}
+    by_reranker = all(service.get(k) == v for k, v in _RERANKER.items())
+    scores = _rerank_scores(
+        coll, query, passages, rows=rows, stored=by_reranker and rerank_on == "$vectorize",
+        query_vector=vector if by_reranker and query == sort.vectorize else None,
+    ).astype(np.float32)
     ranks = {k: np.array([found[r][k] or 0 for r in rows], dtype=np.float64)
              for k in ("$vectorRank", "$bm25Rank")}
     rrf = sum(np.where(ranks[k] > 0, 1 / (_RRF_K + ranks[k]), 0.0)
