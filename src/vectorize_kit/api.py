@@ -44,6 +44,7 @@ from .integrations import Credential
 from .models import LongTextPolicy
 
 logger = logging.getLogger("vectorize_kit")
+
 __all__ = [
     "Table",
     "TableInsertManyResult",

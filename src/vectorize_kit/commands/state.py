@@ -393,8 +393,9 @@ class DatabaseState:
                                       definition.get("uid"))
             for name, definition in self.catalog.tables(self.id, ks).items():
                 self._open_table(ks, name, definition["schema"], definition.get("uid"))
-            for udt in self.types[ks].values():  # a crash in the middle of an alterType
-                self.retype_tables(ks, udt)
+            if self.catalog.read_only is None:  # (a reader waits for the writer to)
+                for udt in self.types[ks].values():  # a crash in the middle of an alterType
+                    self.retype_tables(ks, udt)
 
     def types_of(self, keyspace: str | None) -> dict[str, UdtType]:
         """The user-defined types of a keyspace (in creation order); ``UNKNOWN_KEYSPACE``."""
