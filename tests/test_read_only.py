@@ -346,3 +346,148 @@ def test_plots_work_on_a_read_only_workspace(held):
     reader, _ = held
     fig = embedding_map(reader.get_database("db").get_collection("notes"), method="pca")
     assert fig.layout.meta["points"] == 10
+
+
+# -- the writer changing things while the reader reads ----------------------------------------
+
+COMPACTING_WRITER = r"""
+import os, sys
+import vectorize_kit as vk
+path, ack, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ws = vk.Workspace(path, read_only=False)
+coll = ws.create_database("db").create_collection("notes", dimension=3)
+coll.insert_many([{"_id": -i - 1, "$vector": [1.0, 0.0, 0.0], "pad": "x" * 200}
+                  for i in range(2000)], progress=False)
+print("ready", flush=True)
+for n in range(1, count + 1):
+    coll.insert_one({"_id": n, "$vector": [1.0, float(n), 0.5]})
+    with open(ack + ".tmp", "w") as f:
+        f.write(str(n))
+    os.replace(ack + ".tmp", ack)  # n documents acknowledged
+    db = ws.get_database("db")
+    db.command({"findCollections": {}})
+    coll._state.store.checkpoint()  # compact after every write: a new snapshot generation
+sys.stdin.read()
+"""
+
+
+def test_refresh_during_compactions_never_misses_an_acknowledged_write(tmp_path):
+    """The writer compacts its log after every insert; each refresh() sees at least every
+    document acknowledged before it started, and never fails."""
+    ack = tmp_path / "acked"
+    writer = Child(COMPACTING_WRITER, str(tmp_path / "ws"), str(ack), "400")
+    try:
+        assert writer.line() == "ready"
+        reader = vk.Workspace(tmp_path / "ws", read_only=True)
+        coll = reader.get_database("db").get_collection("notes")
+        acked = checks = 0
+        while acked < 400:
+            acked = int(ack.read_text()) if ack.exists() else 0
+            reader.refresh()
+            assert len(coll) - 2000 >= acked
+            checks += 1
+        assert checks > 20
+        reader.close()
+    finally:
+        writer.proc.kill()
+        writer.proc.wait()
+
+
+DROPPING_WRITER = r"""
+import sys
+import vectorize_kit as vk
+ws = vk.Workspace(sys.argv[1], read_only=False)
+db = ws.create_database("db")
+db.create_collection("notes", dimension=3)
+print("ready", flush=True)
+for i in range(int(sys.argv[2])):
+    dim = 3 if i % 2 else 5
+    db.drop_collection("notes")
+    db.create_collection("notes", dimension=dim).insert_many(
+        [{"_id": j, "$vector": [1.0] * dim} for j in range(3)], progress=False)
+    db.create_keyspace("ks")
+    db.create_collection("k", dimension=2, keyspace="ks")
+    db.drop_keyspace("ks")
+print("done", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_drops_and_new_objects_never_fail_a_read(tmp_path, monkeypatch):
+    """The writer drops and creates collections (of other dimensions) and keyspaces in a
+    loop; for 6 s the reader's commands, each refreshing first, only ever answer data or
+    the Data API's error for what is not there (never a server error)."""
+    from vectorize_kit.commands import state
+
+    monkeypatch.setattr(state, "REFRESH_INTERVAL", 0.0)  # every command refreshes
+    writer = Child(DROPPING_WRITER, str(tmp_path / "ws"), "100000")
+    try:
+        assert writer.line() == "ready"
+        reader = vk.Workspace(tmp_path / "ws", read_only=True)
+        db = reader.get_database("db")
+        codes, reads, dims = set(), 0, set()
+        stop = time.monotonic() + 6
+        while time.monotonic() < stop:
+            env = db.command({"findCollections": {}})
+            codes.update(e["errorCode"] for e in env.get("errors", []))
+            try:
+                found = db.get_collection("notes").find_one({}, projection={"$vector": 1})
+                if found is not None:
+                    dims.add(len(found["$vector"]))
+                reads += 1
+            except vk.DataAPIError as exc:
+                codes.add(exc.error_code)
+        assert codes <= {"UNKNOWN_COLLECTION_OR_TABLE"}, codes
+        assert reads > 50 and dims == {3, 5}  # it followed the collections as they came
+        reader.close()
+    finally:
+        writer.proc.kill()
+        writer.proc.wait()
+
+
+def test_a_handle_follows_its_collection_dropped_and_created_again(tmp_path, reader_of):
+    ws, coll = make_workspace(tmp_path / "ws")
+    db = ws.get_database("db")
+    reader, _ = reader_of(tmp_path / "ws")
+    assert reader("[h := coll(), h.find_one({'_id': 3})['n']][1]") == {"ok": 3}
+    db.drop_collection("notes")
+    assert reader("ws.refresh() or h.find_one({})")["error"] == "UNKNOWN_COLLECTION_OR_TABLE"
+    db.create_collection("notes").insert_one({"_id": "new"})
+    time.sleep(1.1)  # no refresh(): the handle's next call finds the new collection
+    assert reader("h.find_one({})") == {"ok": {"_id": "new"}}
+    db.create_collection("fresh")
+    time.sleep(1.1)
+    assert reader("db().get_collection('fresh').find_one({})") == {"ok": None}
+
+
+def test_a_reader_leaves_the_embedding_cache_alone(tmp_path, reader_of):
+    ws = vk.Workspace(tmp_path / "ws")
+    coll = ws.create_database("db").create_collection("v", service={
+        "provider": "local", "modelName": "sentence-transformers/all-MiniLM-L6-v2"})
+    coll.insert_one({"_id": 1, "$vectorize": "a cat on a mat"})
+    cache = {p.name: p.stat().st_size for p in (tmp_path / "ws").glob("embedding-cache*")}
+    rows = len(ws._state.embedding_cache)
+    reader, _ = reader_of(tmp_path / "ws")
+    assert reader("coll('v').find_one({}, sort={'$vectorize': 'a new query text'})['_id']") \
+        == {"ok": 1}
+    assert reader("coll('v').find_one({}, sort={'$vectorize': 'a new query text'})['_id']") \
+        == {"ok": 1}  # (the second from the reader's own memory)
+    assert len(ws._state.embedding_cache) == rows
+    assert {p.name: p.stat().st_size
+            for p in (tmp_path / "ws").glob("embedding-cache*")} == cache
+
+
+def test_after_the_writer_closes_the_next_open_here_writes(tmp_path, reader_of):
+    ws, _ = make_workspace(tmp_path / "ws")
+    ws.close()
+    holder, _ = reader_of(tmp_path / "ws", False)
+    reader = vk.Workspace(tmp_path / "ws")
+    assert reader.read_only
+    assert reader.get_database("db").command({"noSuchCommand": {}})["errors"][0][
+        "errorCode"] == "COMMAND_UNKNOWN"  # an unknown command is still that
+    assert holder("ws.close()") == {"ok": None}
+    again = vk.Workspace(tmp_path / "ws")  # what the error message says to do
+    assert not again.read_only
+    again.get_database("db").get_collection("notes").insert_one({"_id": "mine"})
+    again.close()
+    reader.close()

@@ -370,7 +370,10 @@ class Workspace:
         with _OPEN_LOCK:
             state = _OPEN.get(key)
             if (state is None or state.closed
-                    or (read_only is False and state.read_only)):
+                    or (read_only is False and state.read_only)
+                    # read-only because of a writer that has gone since: write now
+                    or (read_only is None and state.read_only
+                        and not WorkspaceState.held(resolved))):
                 state = WorkspaceState(resolved, sync=sync, endpoints=endpoints,
                                        read_only=read_only)
                 _OPEN[key] = state

@@ -87,8 +87,8 @@ def _read_only_check(ws: WorkspaceState, name: str) -> None:
     second), and any command but a read refused with ``WORKSPACE_READ_ONLY``."""
     if ws.read_only:
         ws.maybe_refresh()
-        if name not in READ_COMMANDS and name != "findCredentials":
-            ws.check_writable()
+        if name in KNOWN_COMMANDS and name not in READ_COMMANDS and name != "findCredentials":
+            ws.check_writable()  # (an unknown command is answered COMMAND_UNKNOWN)
 
 
 def execute_database(db: DatabaseState, command: Any, *, keyspace: str | None = None) -> Result:

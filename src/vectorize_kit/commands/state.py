@@ -211,16 +211,25 @@ class SchemaObjectState:
             self.store.close()  # type: ignore[attr-defined]
             self.dropped = True
 
-    def refresh_store(self) -> None:
+    def refresh_store(self, *, wait: bool = True) -> None:
         """Read-only: take in the writer's new records, or load the store again after the
-        writer compacted its log."""
-        with self.lock:
+        writer compacted its log (the object is dropped if its files are another object's
+        now). Without ``wait``, a store busy with a command is left for the next time."""
+        if not self.lock.acquire(blocking=wait):
+            return
+        try:
             if self.dropped or self.closed:
                 return
             if not self.store.refresh():  # type: ignore[attr-defined]
                 assert self.reload_store is not None
+                store = self.reload_store()
                 self.store.close()  # type: ignore[attr-defined]
-                self.store = self.reload_store()
+                if store is None:  # dropped, maybe created again: not this object
+                    self.dropped = True
+                else:
+                    self.store = store
+        finally:
+            self.lock.release()
 
 
 def model_of(service: dict) -> ModelInfo:
@@ -388,11 +397,14 @@ class DatabaseState:
             self.keyspaces[ks] = {}
             self.types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
                               for t in self.catalog.types(self.id, ks)}
-            for name, definition in self.catalog.collections(self.id, ks).items():
-                self._open_collection(ks, CollectionSettings(name, definition["options"]),
-                                      definition.get("uid"))
-            for name, definition in self.catalog.tables(self.id, ks).items():
-                self._open_table(ks, name, definition["schema"], definition.get("uid"))
+            for collection, defined in ((True, self.catalog.collections(self.id, ks)),
+                                        (False, self.catalog.tables(self.id, ks))):
+                for name, definition in defined.items():
+                    if self.catalog.read_only is None:
+                        self._open(ks, name, definition, collection, self.keyspaces[ks])
+                    else:  # one the writer drops meanwhile is left out
+                        self._open_gone_or(ks, name, definition, collection,
+                                           self.keyspaces[ks])
             if self.catalog.read_only is None:  # (a reader waits for the writer to)
                 for udt in self.types[ks].values():  # a crash in the middle of an alterType
                     self.retype_tables(ks, udt)
@@ -428,86 +440,128 @@ class DatabaseState:
         return users
 
     def _open_collection(self, keyspace: str, settings: CollectionSettings,
-                         uid: str | None = None) -> CollectionState:
+                         uid: str | None = None, into: dict | None = None) -> CollectionState:
         dims = {} if settings.dimension is None else {"$vector": settings.dimension}
 
         def load() -> DocumentStore:
             log = self.catalog.log(self.id, keyspace, settings.name, dims)
             return DocumentStore(dimension=settings.dimension, log=log)
 
-        state = CollectionState(self, keyspace, settings, self._loaded(load))
-        return self._opened(keyspace, settings.name, state, load, uid)
+        state = CollectionState(self, keyspace, settings,
+                                self._loaded(load, keyspace, settings.name, uid))
+        return self._opened(keyspace, settings.name, state, load, uid, into)
 
     def _open_table(self, keyspace: str, name: str, schema: dict,
-                    uid: str | None = None) -> TableState:
+                    uid: str | None = None, into: dict | None = None) -> TableState:
         dims = {n: c["dimension"] for n, c in schema["columns"].items() if c["type"] == "vector"}
 
         def load() -> TableStore:
             return TableStore(schema, log=self.catalog.log(self.id, keyspace, name, dims))
 
-        return self._opened(keyspace, name, TableState(self, keyspace, name,
-                                                       self._loaded(load)), load, uid)
+        store = self._loaded(load, keyspace, name, uid)
+        return self._opened(keyspace, name, TableState(self, keyspace, name, store), load,
+                            uid, into)
 
-    def _loaded(self, load: Callable[[], Any]) -> Any:
-        """``load()``; read-only, again if the writer compacted the files away meanwhile."""
-        for attempt in range(_OPEN_ATTEMPTS):
+    def _uid(self, keyspace: str, name: str) -> str | None | bool:
+        """The uid of the collection or table defined with this name now (``False``:
+        none)."""
+        for defined in (self.catalog.collections(self.id, keyspace),
+                        self.catalog.tables(self.id, keyspace)):
+            if name in defined:
+                return defined[name].get("uid")
+        return False
+
+    def _loaded(self, load: Callable[[], Any], keyspace: str, name: str,
+                uid: str | None) -> Any:
+        """``load()``. Read-only, the writer may change the files as they are read: again
+        until they were the newest all along, and still the object with ``uid``
+        (``FileNotFoundError`` if it is gone or another by then)."""
+        if self.catalog.read_only is None:
+            return load()
+        for _ in range(_OPEN_ATTEMPTS):
             try:
-                return load()
-            except FileNotFoundError:
-                if self.catalog.read_only is None or attempt == _OPEN_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                store = load()
+            except (OSError, ValueError, KeyError):  # compacted, or dropped, meanwhile
+                store = None
+            if self._uid(keyspace, name) != uid:
+                break
+            if store is not None and store.is_current():
+                return store
+        raise FileNotFoundError(f"{keyspace}.{name} changed while it was read")
 
     def _opened(self, keyspace: str, name: str, state: Any, load: Callable[[], Any],
-                uid: str | None) -> Any:
+                uid: str | None, into: dict | None) -> Any:
+        """Register an opened object (in ``into``, else in its keyspace)."""
         if self.catalog.read_only is not None:
-            state.reload_store = lambda: self._loaded(load)
             state.uid = uid
-        self.keyspaces[keyspace][name] = state
+
+            def reload() -> Any:
+                """The store loaded again, or ``None`` if the object's files are gone or
+                now another's (dropped and created again)."""
+                try:
+                    return self._loaded(load, keyspace, name, uid)
+                except FileNotFoundError:
+                    return None
+
+            state.reload_store = reload
+        (self.keyspaces[keyspace] if into is None else into)[name] = state
         return state
 
-    def refresh(self) -> None:
+    def refresh(self, *, wait: bool = True) -> None:
         """Read-only: the writer's keyspaces, types, collections and tables as they are now,
-        each store brought up to date."""
+        each store brought up to date. New dicts replace the old ones whole, so that a
+        command reading them meanwhile never sees one change size."""
         with self.lock:
-            on_disk = self.catalog.keyspaces(self.id)
-            for ks in [k for k in self.keyspaces if k not in on_disk]:
-                for state in self.keyspaces.pop(ks).values():
-                    state.close_store()
-                self.types.pop(ks, None)
-            for ks in on_disk:
-                objects = self.keyspaces.setdefault(ks, {})
-                self.types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
-                                  for t in self.catalog.types(self.id, ks)}
+            old = self.keyspaces
+            keyspaces: dict[str, dict[str, CollectionState | TableState]] = {}
+            types = {}
+            for ks in self.catalog.keyspaces(self.id):
+                before = old.get(ks, {})
                 collections = self.catalog.collections(self.id, ks)
                 tables = self.catalog.tables(self.id, ks)
-                for name in list(objects):
-                    state = objects[name]
-                    kind = collections if isinstance(state, CollectionState) else tables
-                    if name not in kind or kind[name].get("uid") != state.uid:
-                        del objects[name]  # dropped (and maybe created again)
+                types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
+                             for t in self.catalog.types(self.id, ks)}
+                objects: dict[str, CollectionState | TableState] = {}
+                for kind, defined in ((CollectionState, collections), (TableState, tables)):
+                    for name, definition in defined.items():
+                        state = before.get(name)
+                        if (isinstance(state, kind) and not state.dropped
+                                and state.uid == definition.get("uid")):
+                            objects[name] = state
+                            continue
+                        self._open_gone_or(ks, name, definition, kind is CollectionState,
+                                           objects)
+                keyspaces[ks] = objects
+            for ks, objects in old.items():  # dropped: gone from the disk, or another now
+                for name, state in objects.items():
+                    if keyspaces.get(ks, {}).get(name) is not state:
                         state.close_store()
-                for name, definition in collections.items():
-                    if name not in objects:
-                        self._open_gone_or(self._open_collection, ks,
-                                           CollectionSettings(name, definition["options"]),
-                                           definition.get("uid"))
-                for name, definition in tables.items():
-                    if name not in objects:
-                        self._open_gone_or(self._open_table, ks, name, definition["schema"],
-                                           definition.get("uid"))
-                for state in list(objects.values()):
+            self.keyspaces, self.types = keyspaces, types
+            for objects in keyspaces.values():
+                for state in objects.values():
                     try:
-                        state.refresh_store()
-                    except FileNotFoundError:  # dropped while it was read: gone next time
-                        logger.debug("%s went while it was refreshed", state.qualified_name)
+                        state.refresh_store(wait=wait)
+                    except (OSError, ValueError, KeyError):  # the writer changing it: the
+                        logger.debug("%s: refresh skipped", state.qualified_name,  # old
+                                     exc_info=True)  # store serves until the next one
 
-    @staticmethod
-    def _open_gone_or(open_it: Callable[..., Any], *args: Any) -> None:
+    def _open_gone_or(self, keyspace: str, name: str, definition: dict, collection: bool,
+                      into: dict) -> None:
+        """Open a collection or table the writer made, into ``into`` (not if it went
+        meanwhile)."""
         try:
-            open_it(*args)
-        except FileNotFoundError:  # dropped while it was opened: not there any more
-            pass
+            self._open(keyspace, name, definition, collection, into)
+        except (OSError, ValueError, KeyError):
+            logger.debug("%s.%s: not opened", keyspace, name, exc_info=True)
+
+    def _open(self, keyspace: str, name: str, definition: dict, collection: bool,
+              into: dict) -> None:
+        """Open a stored collection or table, into ``into``."""
+        if collection:
+            self._open_collection(keyspace, CollectionSettings(name, definition["options"]),
+                                  definition.get("uid"), into)
+        else:
+            self._open_table(keyspace, name, definition["schema"], definition.get("uid"), into)
 
     def keyspace(self, name: str | None) -> dict[str, CollectionState | TableState]:
         """The collections of a keyspace; ``UNKNOWN_KEYSPACE`` if it does not exist."""
@@ -525,6 +579,7 @@ class DatabaseState:
 
     def collection(self, keyspace: str | None, name: str) -> CollectionState | TableState:
         """A collection or table; ``UNKNOWN_COLLECTION_OR_TABLE`` if it does not exist."""
+        self.workspace.maybe_refresh()  # read-only: the writer's latest (once a second)
         ks_name = limits.DEFAULT_KEYSPACE if keyspace is None else keyspace
         colls = self.keyspace(ks_name)
         try:
@@ -580,7 +635,8 @@ class WorkspaceState:
         self.catalog = Catalog(self.path, sync=sync, read_only=read_only)
         self.integrations = Integrations(self.path, guard=self.check_writable)
         self.embedding_cache = EmbeddingCache(
-            None if self.path is None else self.path / "embedding-cache.sqlite")
+            None if self.path is None else self.path / "embedding-cache.sqlite",
+            read_only=self.read_only)
         self.databases: dict[str, DatabaseState] = {}
         self.lock = threading.RLock()
         self.closed = False
@@ -594,39 +650,57 @@ class WorkspaceState:
     def read_only(self) -> bool:
         return self.catalog.read_only is not None
 
+    @staticmethod
+    def held(path: Path) -> bool:
+        """Whether a process holds the workspace directory for writing now."""
+        return Catalog.held(path)
+
     def check_writable(self) -> None:
         """``WORKSPACE_READ_ONLY`` (saying which process holds it) for a read-only one."""
         self.catalog.check_writable()
 
-    def refresh(self) -> None:
+    def refresh(self, *, wait: bool = True) -> None:
         """Read-only: take in every change the writer has acknowledged (databases,
         keyspaces, types, collections, tables, their documents and rows, credentials'
-        names and scopes)."""
+        names and scopes). Without ``wait``, only if no other thread is refreshing, and
+        collections busy with a command are left for the next time."""
         if not self.read_only or self.closed:
             return
-        with self.lock:
-            metas = {m["id"]: m for m in self.catalog.databases()}
-            for db_id in [d for d in self.databases if d not in metas]:
-                gone = self.databases.pop(db_id)
-                for objects in gone.keyspaces.values():
-                    for state in objects.values():
-                        state.close_store()
-                gone.closed = True
-            for db_id, meta in metas.items():
-                db = self.databases.get(db_id)
-                if db is None:
-                    db = DatabaseState(self, meta)
-                    db._load()
-                    self.databases[db_id] = db
-                else:
-                    db.refresh()
+        if not self.lock.acquire(blocking=wait):
+            return  # another thread is at it
+        try:
+            if not wait and time.monotonic() - self.refreshed_at < REFRESH_INTERVAL:
+                return  # done by another thread meanwhile
+            databases = {}
+            for meta in self.catalog.databases():
+                db = self.databases.get(meta["id"])
+                try:
+                    if db is None:
+                        db = DatabaseState(self, meta)
+                        db._load()
+                    else:
+                        db.refresh(wait=wait)
+                except (OSError, ValueError, KeyError):  # dropped while it was read
+                    logger.debug("database %s: refresh skipped", meta["id"], exc_info=True)
+                    continue
+                databases[db.id] = db
+            for db_id, gone in self.databases.items():
+                if db_id not in databases:
+                    for objects in gone.keyspaces.values():
+                        for state in objects.values():
+                            state.close_store()
+                    gone.closed = True
+            self.databases = databases
             self.integrations.reload()
             self.refreshed_at = time.monotonic()
+        finally:
+            self.lock.release()
 
     def maybe_refresh(self) -> None:
-        """Read-only: :meth:`refresh` if the last one is older than REFRESH_INTERVAL."""
+        """Read-only: :meth:`refresh` if the last one is older than REFRESH_INTERVAL (by one
+        thread; the others go on with what they have)."""
         if self.read_only and time.monotonic() - self.refreshed_at >= REFRESH_INTERVAL:
-            self.refresh()
+            self.refresh(wait=False)
 
     def find_database(self, name_or_id: str) -> DatabaseState:
         for db in self.databases.values():

@@ -2,7 +2,8 @@
 
 Keyed by (provider, model, sha256 of the exact text sent, prefixes included). A workspace on
 disk keeps it in ``<workspace>/embedding-cache.sqlite`` (SQLite: durable, and safe for several
-threads); an in-memory workspace keeps it in a dict. Only vectors and hashes are stored, never
+threads); an in-memory workspace keeps it in a dict, and a read-only one reads the file and
+keeps its own new vectors in a dict. Only vectors and hashes are stored, never
 the texts.
 """
 
@@ -31,9 +32,12 @@ class EmbeddingCache:
     ----------
     path
         The SQLite file, or ``None`` to keep the cache in memory.
+    read_only
+        Read the file, never write it (a workspace another process writes): new vectors are
+        kept in memory only.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self._lock = threading.Lock()
         self._memory: dict[tuple[str, str, bytes], bytes] = {}
         self._db: sqlite3.Connection | None = None
@@ -42,7 +46,15 @@ class EmbeddingCache:
         self._recent: dict[tuple[str, str, str], np.ndarray] = {}
         self.hits = 0
         self.misses = 0
-        if path is not None:
+        self.read_only = read_only
+        if path is not None and read_only:
+            try:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+                                           check_same_thread=False, isolation_level=None)
+                self._db.execute("SELECT 1 FROM vectors LIMIT 1")
+            except sqlite3.Error:  # no cache there yet: this process's vectors in memory
+                self._db = None
+        elif path is not None:
             if not path.exists():  # private, like the workspace's other files
                 path.touch(mode=0o600)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -60,18 +72,20 @@ class EmbeddingCache:
         if todo:
             digests = [_digest(texts[i]) for i in todo]
             with self._lock:
-                if self._db is None:
-                    found = {d: self._memory.get((provider, model, d)) for d in digests}
-                else:
-                    found = {}
-                    unique = list(dict.fromkeys(digests))
-                    for start in range(0, len(unique), 500):  # SQLite's parameter limit
-                        part = unique[start : start + 500]
-                        rows = self._db.execute(
+                found = {d: self._memory.get((provider, model, d)) for d in digests}
+                unique = list(dict.fromkeys(d for d in digests if found[d] is None))
+                for start in range(0, len(unique) if self._db is not None else 0, 500):
+                    part = unique[start : start + 500]  # SQLite's parameter limit
+                    try:
+                        rows = self._db.execute(  # type: ignore[union-attr]
                             "SELECT digest, vector FROM vectors WHERE provider=? AND model=? "
                             f"AND digest IN ({','.join('?' * len(part))})",
-                            (provider, model, *part))
-                        found.update(rows.fetchall())
+                            (provider, model, *part)).fetchall()
+                    except sqlite3.OperationalError:  # read-only, and the writer busy
+                        if not self.read_only:
+                            raise
+                        rows = []
+                    found.update(rows)
             fresh = {}
             for i, d in zip(todo, digests):
                 if found.get(d) is not None:
@@ -95,7 +109,7 @@ class EmbeddingCache:
         rows = [(provider, model, _digest(t), np.asarray(v, dtype="<f4").tobytes())
                 for t, v in zip(texts, vectors)]
         with self._lock:
-            if self._db is None:
+            if self._db is None or self.read_only:
                 self._memory.update({(p, m, d): v for p, m, d, v in rows})
             else:
                 self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
@@ -106,7 +120,8 @@ class EmbeddingCache:
         with self._lock:
             if self._db is None:
                 return len(self._memory)
-            return self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+            return (self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+                    + (len(self._memory) if self.read_only else 0))
 
     def close(self) -> None:
         with self._lock:

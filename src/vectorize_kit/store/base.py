@@ -109,9 +109,18 @@ class StoreBase:
         assert self._log is not None and self._log.read_only is not None
         change = self._log.poll()
         if change == "more":
+            before = self._log.wal_bytes
             self._replay(self._log.more())
-            self.version += 1
+            if self._log.wal_bytes != before:  # whole records were applied (not a torn tail)
+                self.version += 1
+            # the writer may have compacted meanwhile, its log gone before it was read
+            change = self._log.poll()
         return change != "reload"
+
+    def is_current(self) -> bool:
+        """For a store just loaded from another process's files: whether they are still the
+        newest (``False``: the writer compacted them meanwhile; load again)."""
+        return self._log is None or self._log.poll() != "reload"
 
     def close(self) -> None:
         if self._log is not None:

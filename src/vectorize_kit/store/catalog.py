@@ -57,6 +57,23 @@ def _read_json(path: Path) -> Any:
         return json.load(fh)
 
 
+def _entries(directory: Path) -> list[Path]:
+    """The directory's entries, by name; none if it is gone (a reader's view of a directory
+    the writer is removing)."""
+    try:
+        return sorted(directory.iterdir())
+    except FileNotFoundError:
+        return []
+
+
+def _meta(path: Path) -> Any:
+    """A metadata file, or ``None`` if it is not there (any more)."""
+    try:
+        return _read_json(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def read_only_error(root: Path, holder: dict | None, *, asked: bool) -> DataAPIError:
     """The error of a write through a workspace opened read-only (``asked``: with
     ``read_only=True``; else because ``holder`` holds it)."""
@@ -148,6 +165,23 @@ class Catalog:
         return True
 
     @staticmethod
+    def held(root: Path) -> bool:
+        """Whether a process holds the workspace at ``root`` for writing now."""
+        import fcntl
+
+        try:
+            fd = os.open(root / ".lock", os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # (releases the lock if it was taken here)
+        return False
+
+    @staticmethod
     def _holder(root: Path) -> dict | None:
         try:
             return json.loads((root / ".lock").read_text(encoding="utf-8") or "null")
@@ -195,11 +229,9 @@ class Catalog:
         """Metadata of every stored database."""
         if self.root is None:
             return []
-        out = []
-        for d in sorted((self.root / "databases").iterdir()):
-            if d.is_dir() and not d.name.startswith(".") and (d / _DB_FILE).exists():
-                out.append(_read_json(d / _DB_FILE))
-        return out
+        metas = [_meta(d / _DB_FILE) for d in _entries(self.root / "databases")
+                 if not d.name.startswith(".")]
+        return [m for m in metas if m is not None]
 
     def create_database(self, meta: dict) -> None:
         if self.root is not None:
@@ -213,10 +245,8 @@ class Catalog:
     def keyspaces(self, db_id: str) -> list[str]:
         if self.root is None:
             return []
-        return sorted(
-            p.name for p in self._db_dir(db_id).iterdir()
-            if p.is_dir() and not p.name.startswith(".")
-        )
+        return [p.name for p in _entries(self._db_dir(db_id))
+                if p.is_dir() and not p.name.startswith(".")]
 
     def create_keyspace(self, db_id: str, name: str) -> None:
         if self.root is not None:
@@ -230,8 +260,8 @@ class Catalog:
     def types(self, db_id: str, keyspace: str) -> list[dict]:
         """The user-defined types of a keyspace, in the order they were created: ``{"name":
         ..., "definition": {"fields": {...}}}``."""
-        path = None if self.root is None else self._db_dir(db_id) / keyspace / _TYPES_FILE
-        return [] if path is None or not path.exists() else _read_json(path)["types"]
+        meta = None if self.root is None else _meta(self._db_dir(db_id) / keyspace / _TYPES_FILE)
+        return [] if meta is None else meta["types"]
 
     def save_types(self, db_id: str, keyspace: str, types: list[dict]) -> None:
         """Replace the keyspace's types, atomically."""
@@ -244,11 +274,9 @@ class Catalog:
     def _objects(self, db_id: str, keyspace: str, meta_name: str) -> dict[str, dict]:
         if self.root is None:
             return {}
-        out = {}
-        for p in sorted((self._db_dir(db_id) / keyspace).iterdir()):
-            if p.is_dir() and not p.name.startswith(".") and (p / meta_name).exists():
-                out[p.name] = _read_json(p / meta_name)
-        return out
+        metas = {p.name: _meta(p / meta_name) for p in _entries(self._db_dir(db_id) / keyspace)
+                 if not p.name.startswith(".")}
+        return {name: meta for name, meta in metas.items() if meta is not None}
 
     def collections(self, db_id: str, keyspace: str) -> dict[str, dict]:
         """``name -> definition`` of the collections stored in a keyspace."""

@@ -289,9 +289,13 @@ class StoreLog:
         ``start``."""
         path = self.directory / f"wal-{self.generation:08d}.log"
         good = start
-        if path.exists():
-            size = path.stat().st_size
-            with open(path, "rb") as fh:
+        try:
+            fh = open(path, "rb")
+        except FileNotFoundError:  # none yet (or, read-only, compacted away: poll() says so)
+            fh = None
+        if fh is not None:
+            size = os.fstat(fh.fileno()).st_size
+            with fh:
                 fh.seek(start)
                 while True:
                     head = fh.read(_HEADER.size)
