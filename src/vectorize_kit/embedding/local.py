@@ -256,6 +256,10 @@ class LocalProvider:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: onnxruntime writes to stderr itself
+        # Threads stop spinning when a run ends: spinning on, they take the CPUs from
+        # whatever runs next (the other local model's OpenMP threads above all: a migration
+        # or a comparison alternates the two, and ran up to 3 x slower).
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         session = ort.InferenceSession(str(path), sess_options=options,
                                        providers=["CPUExecutionProvider"])
         self._input_names = tuple(i.name for i in session.get_inputs())
