@@ -88,7 +88,9 @@ def test_answers_and_groups_given_as_lists(pair):
     result = compare_models(old, new, QUERIES["query"].tolist(), k=2,
                             answers=QUERIES["article_id"].tolist(),
                             by=QUERIES["language"].tolist())
-    assert result.quality.equals(compare_models(old, new, QUERIES, k=2).quality)
+    from_frame = compare_models(old, new, QUERIES, k=2).quality
+    assert list(result.quality.columns) == ["group", *from_frame.columns[1:]]
+    assert result.quality.to_numpy().tolist() == from_frame.to_numpy().tolist()
     plain = compare_models(old, new, ["password"], k=2)  # unlabelled: as before
     assert plain.quality is None and plain.quality_figure is None
     assert "rank in old" not in plain.table.columns
@@ -100,6 +102,9 @@ def test_answers_and_groups_given_as_lists(pair):
     ({"queries": ["a", "b"], "answers": ["pw"]}, "answers has 1 items for 2 queries"),
     ({"queries": ["a"], "by": ["en"]}, "give answers= too"),
     ({"queries": "a"}, "not one text"),
+    ({"queries": ["a"], "answers": "article_id"}, "names a column: give the queries as a"),
+    ({"queries": ["a", "b"], "answers": [1, 2]}, "none of the answers is the key of a "
+                                                 "document: e.g. 1 \\(int\\)"),
 ])
 def test_labelled_queries_are_checked(pair, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -125,3 +130,46 @@ def test_migration_verify_answers_is_the_new_model_better():
     before, after = quality.loc["all", ["recall@5 articles", "recall@5 articles_e5"]]
     assert f"recall@5 {before:.2f} before, {after:.2f} after" in str(check)
     assert check.ok
+
+
+def test_retrieval_quality_refuses_what_is_not_one_list_per_query():
+    assert retrieval_quality(pd.Series([["a", "b"], ["c"]]), pd.Series(["b", "x"]), k=2) == \
+        pytest.approx((0.5, 0.25))  # pandas columns are lists too
+    for bad_k in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="k must be a positive integer"):
+            retrieval_quality([["a"]], ["a"], k=bad_k)
+    with pytest.raises(ValueError, match="a string is not"):
+        retrieval_quality([["a"]], "a", k=1)
+    with pytest.raises(ValueError, match="a list of document keys, not 'abc'"):
+        retrieval_quality(["abc"], ["a"], k=1)
+
+
+def test_a_dataframe_without_answers_is_compared_unlabelled(pair):
+    result = compare_models(*pair, QUERIES[["query", "language"]], k=2)
+    assert result.quality is None and "rank in old" not in result.table.columns
+
+
+def test_some_answers_unknown_warn(pair):
+    with pytest.warns(UserWarning, match="1 of 2 answers are the key of no document"):
+        result = compare_models(*pair, ["password", "pear"], k=2, answers=["pw", "nope"])
+    assert result.quality["recall@2 new"].iloc[-1] == 0.5
+
+
+def test_a_text_stored_as_chunks_counts_as_its_document(db):
+    """A long article chunked by the migration is found as its parent: recall counts it,
+    and its chunks take one place among the results."""
+    long = " ".join(["Warranty claims are reviewed within ten days."] * 120)
+    docs = [{"_id": "long", "text": long}, *({"_id": i, "text": t} for i, t in DOCS)]
+    old = db.create_collection("old2", service=MINILM)
+    with pytest.warns(vk.TokenLimitWarning):  # MiniLM embeds its first 256 tokens
+        old.insert_many([{"_id": d["_id"], "$vectorize": d["text"]} for d in docs],
+                        progress=False)
+    migration = Migration(old, "chunked", service=E5, long_text="chunk")
+    migration.run(progress=False)
+    new = db.get_collection("chunked")
+    assert len(new) > len(docs)  # the long one is stored as several documents
+    result = compare_models(old, new, ["how long does a warranty claim take?"], k=3,
+                            answers=["long"])
+    table = result.table
+    assert table["rank in chunked"].tolist() == [1]
+    assert result.quality["recall@3 chunked"].iloc[-1] == 1.0

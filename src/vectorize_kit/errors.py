@@ -433,17 +433,21 @@ class TokenLimitWarning(UserWarning):
     """
 
     def __init__(self, items: list[tuple[str, int]], *, model: str, limit: int,
-                 exact: bool, query: bool = False) -> None:
+                 exact: bool, query: bool = False, table: bool = False) -> None:
         self.items = list(items)
         self.model = model
         self.limit = limit
         self.exact = exact
         self.query = query
+        self.table = table
         how = ("exact counts" if exact
                else "estimated counts: this model's tokenizer is not available offline")
         listed = ", ".join(f"{label} ({n} tokens)" for label, n in self.items[:20])
         more = f" and {len(self.items) - 20} more" if len(self.items) > 20 else ""
         advice = ("Shorten the search text." if query else
+                  "A row can not be split: cut them into pieces that fit with "
+                  "vectorize_kit.embedding.tokens.chunk_text (rows of their own), or pass "
+                  "long_text='error' to refuse them." if table else
                   "Pass long_text='chunk' to split them into several documents, or 'error' to "
                   "refuse them.")
         super().__init__(
@@ -453,4 +457,4 @@ class TokenLimitWarning(UserWarning):
 
     def merged(self, other: TokenLimitWarning) -> TokenLimitWarning:
         return TokenLimitWarning(self.items + other.items, model=self.model, limit=self.limit,
-                                 exact=self.exact and other.exact)
+                                 exact=self.exact and other.exact, table=self.table)

@@ -113,8 +113,10 @@ class MigrationEstimate:
             shown = ", ".join(f"{k!r} ({n} tokens)" for k, n in self.over_limit[:5])
             lines.append(f"{len(self.over_limit)} text(s) are over the model's limit of "
                          f"{self.max_tokens} tokens: {shown}"
-                         + (" …" if len(self.over_limit) > 5 else "")
-                         + ". They are truncated, unless long_text says otherwise.")
+                         + (f" and {len(self.over_limit) - 5} more"
+                            if len(self.over_limit) > 5 else "")
+                         + ". They are truncated, unless Migration(..., long_text=...) says "
+                           "otherwise.")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -335,6 +337,7 @@ class Migration:
         missing = [d["_id"] for d in self.source.find({}, projection={"_id": 1})
                    if _key(d["_id"]) not in done]
         comparison = None
+        queries = queries if hasattr(queries, "columns") else list(queries)  # a DataFrame
         if len(queries) and target is not None:
             from .viz import compare_models
 
@@ -455,6 +458,7 @@ class ColumnMigration:
         todo, total = self._rows_to_fill()
         names = self.table.primary_key_columns()
         comparison = None
+        queries = queries if hasattr(queries, "columns") else list(queries)  # a DataFrame
         if len(queries):
             from .viz import compare_models
 

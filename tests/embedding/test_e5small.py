@@ -182,3 +182,15 @@ def test_find_embedding_providers_lists_both_local_models():
     local = db.command({"findEmbeddingProviders": {}})["status"]["embeddingProviders"]["local"]
     assert [(m["name"], m["vectorDimension"]) for m in local["models"]] == [
         (E5, 384), (MINILM_NAME, 384)]
+
+
+def test_a_long_text_in_a_table_row_gets_advice_a_table_can_follow():
+    db = vk.Workspace().create_database("db")
+    table = db.create_table("t", definition={"columns": {
+        "id": "text", "body": "text",
+        "v": {"type": "vector", "service": {"provider": "local", "modelName": E5}}},
+        "primaryKey": "id"})
+    long = " ".join(f"word{i}" for i in range(1500))
+    with pytest.warns(vk.TokenLimitWarning, match="A row can not be split") as caught:
+        table.insert_one({"id": "a", "body": long, "v": long})
+    assert "long_text='chunk'" not in str(caught[0].message)

@@ -269,7 +269,7 @@ def check_lengths(target: SchemaObjectState, model: ModelInfo, texts: list[str],
     if not over:
         return
     warning = TokenLimitWarning(over, model=model.name, limit=model.max_tokens, exact=exact,
-                                query=kind == "query")
+                                query=kind == "query", table=target.kind == "table")
     mode = target.request_long_text.mode
     # a table row has one primary key, so it can not be split into chunks
     if mode == "error" or (mode == "chunk" and target.kind == "table"):

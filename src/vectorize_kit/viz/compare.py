@@ -4,6 +4,7 @@ agree."""
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,12 @@ def retrieval_quality(found: list[list], answers: list, k: int) -> tuple[float, 
     """recall@k (the share of queries whose right document is among their first ``k``
     results) and MRR@k (the mean of 1/rank of the right document, 0 where it is not among
     the first ``k``) of the result lists ``found``, one per query, against ``answers``."""
+    if isinstance(answers, str) or isinstance(found, str):
+        raise ValueError("found and answers are one list each, with one entry per query "
+                         "(a string is not)")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer, not {k!r}")
+    found, answers = [_results(lst) for lst in found], list(answers)
     if len(found) != len(answers):
         raise ValueError(f"{len(found)} result lists for {len(answers)} answers")
     if not answers:
@@ -59,13 +66,26 @@ def retrieval_quality(found: list[list], answers: list, k: int) -> tuple[float, 
             sum(1 / r for r in ranks if r) / len(ranks))
 
 
+def _results(found: Any) -> list:
+    """One query's results as a list of keys."""
+    if isinstance(found, (str, bytes, dict)):
+        raise ValueError(f"each query's results are a list of document keys, not {found!r}")
+    return list(found)
+
+
 def _labelled(queries: Any, answers: Any, by: Any) -> tuple[list[str], list | None,
-                                                           list | None]:
-    """The query texts, each one's right document (or ``None``: unlabelled) and group."""
+                                                           list | None, str]:
+    """The query texts, each one's right document (or ``None``: unlabelled) and group, and
+    what the groups are called."""
     if isinstance(queries, str):
         raise ValueError("queries must be a list of texts, not one text: pass [query]")
+    name = "group"
     if not isinstance(queries, pd.DataFrame):
         texts = list(queries)
+        for what, value in (("answers", answers), ("by", by)):
+            if isinstance(value, str):
+                raise ValueError(f"{what}={value!r} names a column: give the queries as a "
+                                 f"DataFrame with that column, or {what} as a list")
     else:
         if "query" not in queries.columns:
             raise ValueError(f"the queries DataFrame needs a 'query' column (it has "
@@ -73,31 +93,33 @@ def _labelled(queries: Any, answers: Any, by: Any) -> tuple[list[str], list | No
         texts = queries["query"].tolist()
         if answers is None and "article_id" in queries.columns:
             answers = "article_id"  # the help-centre's labelled set
-        if by is None and "language" in queries.columns:
+        if by is None and answers is not None and "language" in queries.columns:
             by = "language"
-        for name, value in (("answers", answers), ("by", by)):
+        for what, value in (("answers", answers), ("by", by)):
             if isinstance(value, str) and value not in queries.columns:
-                raise ValueError(f"{name}={value!r} is not a column of the queries DataFrame "
+                raise ValueError(f"{what}={value!r} is not a column of the queries DataFrame "
                                  f"(it has {list(queries.columns)})")
         answers = queries[answers].tolist() if isinstance(answers, str) else answers
+        name = by if isinstance(by, str) else "group"
         by = queries[by].tolist() if isinstance(by, str) else by
-    for name, value in (("answers", answers), ("by", by)):
+    for what, value in (("answers", answers), ("by", by)):
         if value is not None and len(value) != len(texts):
-            raise ValueError(f"{name} has {len(value)} items for {len(texts)} queries")
+            raise ValueError(f"{what} has {len(value)} items for {len(texts)} queries")
     if by is not None and answers is None:
         raise ValueError("by= groups labelled queries: give answers= too")
-    return texts, None if answers is None else list(answers), None if by is None else list(by)
+    return (texts, None if answers is None else list(answers),
+            None if by is None else list(by), name)
 
 
 def _quality(found: list[list[list]], answers: list, groups: list | None, sides: list[str],
-             k: int) -> pd.DataFrame:
+             k: int, name: str) -> pd.DataFrame:
     """recall@k and MRR@k of each side, per group (in order of first appearance) and for
     all queries."""
     order = [] if groups is None else list(dict.fromkeys(groups))
     rows = []
     for group in [*order, _ALL] if len(order) != 1 else [_ALL]:
         picked = [i for i in range(len(answers)) if group == _ALL or groups[i] == group]
-        row: dict[str, Any] = {"language": group, "queries": len(picked)}
+        row: dict[str, Any] = {name: group, "queries": len(picked)}
         figures = [retrieval_quality([f[i] for i in picked], [answers[i] for i in picked], k)
                    for f in found]
         for (recall, _), side in zip(figures, sides):
@@ -114,7 +136,7 @@ def _quality_figure(quality: pd.DataFrame, sides: list[str], models: list[str],
     second's."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=[f"recall@{k}", f"MRR@{k}"],
                         horizontal_spacing=0.08)
-    groups = quality["language"].astype(str).tolist()
+    groups = quality.iloc[:, 0].astype(str).tolist()
     for col, measure in enumerate((f"recall@{k}", f"MRR@{k}"), 1):
         for side, (name, model) in enumerate(zip(sides, models)):
             fig.add_trace(go.Bar(
@@ -126,7 +148,8 @@ def _quality_figure(quality: pd.DataFrame, sides: list[str], models: list[str],
                 row=1, col=col)
     fig.update_yaxes(range=[0, 1.1], tickformat=".1f")
     fig.update_layout(barmode="group", height=420, legend={"orientation": "h", "y": -0.15},
-                      title=f"Which model puts the right document first? "
+                      title=f"Which model finds the right document? recall@{k}: among the "
+                            f"first {k}; MRR@{k}: how near the top "
                             f"({int(quality['queries'].iloc[-1])} labelled queries)",
                       margin={"l": 10, "r": 10, "t": 80, "b": 10})
     return fig
@@ -180,9 +203,41 @@ def _keys(source: Any, records: list[dict], key: str | None) -> list[Any]:
             for r in records]
 
 
+def _check_answers(answers: list, keys: list[list], data: list) -> None:
+    """Every answer should be the key of a document (or of a chunked text's parent): none
+    is an error (say, ids given as numbers where they are strings), some a warning."""
+    known = {kk for side in keys for kk in side}
+    for d in data:
+        known.update(hashable(r["parent_id"]) for r in d.records if "parent_id" in r)
+    unknown = [a for a in answers if a not in known]
+    if not unknown:
+        return
+    example = next(iter(sorted(known, key=str)), None)
+    if len(unknown) == len(answers):
+        raise ValueError(
+            f"none of the answers is the key of a document: e.g. {answers[0]!r} "
+            f"({type(answers[0]).__name__}), where the documents' keys look like "
+            f"{example!r} ({type(example).__name__}). Give each query's right document by "
+            "its _id (or key=, or a table's primary key).")
+    warnings.warn(f"{len(unknown)} of {len(answers)} answers are the key of no document "
+                  f"(e.g. {unknown[0]!r}): those queries count as misses", stacklevel=3)
+
+
 def _search_keys(source: Any, column: str, query: str, k: int, key: str | None) -> list:
+    """The keys of a search's first ``k`` documents; a long text stored as chunks (documents
+    with ``parent_id`` and ``chunk_index``) counts once, as its parent document."""
     sort = {"$vectorize" if column == "$vector" else column: query}
-    return _keys(source, source.find({}, sort=sort, limit=k).to_list(), key)
+    limit = k
+    while True:
+        records = source.find({}, sort=sort, limit=limit).to_list()
+        keys = _keys(source, records, key)
+        if key is None and key_names(source) is None:
+            keys = [hashable(r["parent_id"]) if "parent_id" in r and "chunk_index" in r
+                    else kk for r, kk in zip(records, keys)]
+            keys = list(dict.fromkeys(keys))
+        if len(keys) >= k or len(records) < limit or limit >= 1000:
+            return keys[:k]
+        limit = min(4 * limit, 1000)  # chunks of one text took several places: more
 
 
 def compare_models(first: Any, second: Any, queries: Any, *, k: int = 10,
@@ -227,7 +282,7 @@ def compare_models(first: Any, second: Any, queries: Any, *, k: int = 10,
         the same documents; with answers, ``quality`` and ``quality_figure``: recall@k and
         MRR@k of each side per group and for all queries.
     """
-    queries, answers, groups = _labelled(queries, answers, by)
+    queries, answers, groups, group_name = _labelled(queries, answers, by)
     check_positive(k=k, sample=sample)
     data = [load_vectors(s, vector_column=c) for s, c in zip((first, second), vector_columns)]
     keys = [_keys(s, d.records, key) for s, d in zip((first, second), data)]
@@ -270,6 +325,8 @@ def compare_models(first: Any, second: Any, queries: Any, *, k: int = 10,
     if answers is not None and key is None and key_names(first) is not None:
         answers = [a if isinstance(a, tuple) else (a,) for a in answers]  # a primary key
     answers = None if answers is None else [hashable(a) for a in answers]
+    if answers is not None:
+        _check_answers(answers, keys, data)
     rows_out, all_found = [], []
     for i, query in enumerate(queries):
         found = [_search_keys(s, d.column, query, k, key)
@@ -279,7 +336,7 @@ def compare_models(first: Any, second: Any, queries: Any, *, k: int = 10,
         row = {"query": query, f"overlap@{k}": overlap, "spearman": rho, "shared": shared}
         if answers is not None:
             if groups is not None:
-                row["language"] = groups[i]
+                row[group_name] = groups[i]
             for side, name in enumerate(sides):
                 row[f"rank in {name}"] = (found[side].index(answers[i]) + 1
                                           if answers[i] in found[side] else None)
@@ -292,6 +349,6 @@ def compare_models(first: Any, second: Any, queries: Any, *, k: int = 10,
     if answers is None:
         return ModelComparison(pd.DataFrame(rows_out), fig)
     quality = _quality([[f[side] for f in all_found] for side in (0, 1)], answers, groups,
-                       sides, k)
+                       sides, k, group_name)
     return ModelComparison(pd.DataFrame(rows_out), fig, quality,
                            _quality_figure(quality, sides, models, k))
