@@ -266,10 +266,20 @@ class LexicalIndex:
         matrix = self._bm25.scores
         indptr, indices = matrix["indptr"], matrix["indices"]
         postings = sorted((indices[indptr[t]:indptr[t + 1]] for t in terms), key=len)
-        docs = postings[0]  # each term's documents, ascending: intersect, shortest first
-        for other in postings[1:]:
-            docs = np.intersect1d(docs, other, assume_unique=True)
-        return docs.astype(np.int64), self._bm25.get_scores(terms)[docs]
+        docs = postings[0]  # each term's documents, ascending: intersect, shortest first,
+        for other in postings[1:]:  # by binary search in the longer lists (no sorting)
+            pos = np.minimum(np.searchsorted(other, docs), len(other) - 1)
+            docs = docs[other[pos] == docs]
+        if self._bm25.nonoccurrence_array is not None:  # (not Lucene's BM25)
+            return docs.astype(np.int64), self._bm25.get_scores(terms)[docs]
+        # bm25s's own sum (its get_scores: each term's precomputed scores added in term
+        # order, float32), for the matching documents only instead of all of them
+        data = matrix["data"]
+        scores = np.zeros(len(docs), dtype=data.dtype)
+        for t in terms:
+            lo, hi = indptr[t], indptr[t + 1]
+            scores += data[lo:hi][np.searchsorted(indices[lo:hi], docs)]
+        return docs.astype(np.int64), scores
 
     def matches(self, text: str) -> np.ndarray:
         """A mask over the store's rows: those whose text holds every term of ``text``."""
