@@ -172,10 +172,10 @@ def _no_vector(coll: CollectionState) -> DataAPIError:
 
 def _passage(doc: dict, path: str, segments: tuple[str, ...]) -> str | None:
     """The text a candidate is reranked on (``None``: the candidate is dropped)."""
-    value = doc.get(segments[0], MISSING) if len(segments) == 1 else get_exact(doc, segments)
-    if type(value) is str:  # the usual case: a text (blank: dropped)
+    value = get_exact(doc, segments)
+    if isinstance(value, str):  # (blank: dropped; isspace copies nothing, unlike strip)
         return None if not value or value.isspace() else value
-    if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
+    if value is MISSING or value is None:
         return None
     if isinstance(value, (dict, list)):
         raise field_invalid(

@@ -393,21 +393,37 @@ class DatabaseState:
                    for objs in self.keyspaces.values() for s in objs.values())
 
     def _load(self) -> None:
-        for ks in self.catalog.keyspaces(self.id):
-            self.keyspaces[ks] = {}
-            self.types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
-                              for t in self.catalog.types(self.id, ks)}
-            for collection, defined in ((True, self.catalog.collections(self.id, ks)),
-                                        (False, self.catalog.tables(self.id, ks))):
-                for name, definition in defined.items():
-                    if self.catalog.read_only is None:
-                        self._open(ks, name, definition, collection, self.keyspaces[ks])
-                    else:  # one the writer drops meanwhile is left out
-                        self._open_gone_or(ks, name, definition, collection,
-                                           self.keyspaces[ks])
-            if self.catalog.read_only is None:  # (a reader waits for the writer to)
-                for udt in self.types[ks].values():  # a crash in the middle of an alterType
+        self.keyspaces, self.types = self._scan({})
+        if self.catalog.read_only is None:  # (a reader waits for the writer to)
+            for ks, types in self.types.items():
+                for udt in types.values():  # a crash in the middle of an alterType
                     self.retype_tables(ks, udt)
+
+    def _scan(self, before: dict[str, dict[str, CollectionState | TableState]]
+              ) -> tuple[dict, dict]:
+        """The keyspaces as stored now, with their collections and tables (those of
+        ``before`` that are still the same object kept, the others opened) and their types.
+        Read-only, an object the writer drops as it is opened is left out."""
+        keyspaces: dict[str, dict[str, CollectionState | TableState]] = {}
+        types = {}
+        for ks in self.catalog.keyspaces(self.id):
+            types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
+                         for t in self.catalog.types(self.id, ks)}
+            objects: dict[str, CollectionState | TableState] = {}
+            for kind, defined in ((CollectionState, self.catalog.collections(self.id, ks)),
+                                  (TableState, self.catalog.tables(self.id, ks))):
+                for name, definition in defined.items():
+                    state = before.get(ks, {}).get(name)
+                    if (isinstance(state, kind) and not state.dropped
+                            and state.uid == definition.get("uid")):
+                        objects[name] = state
+                    elif self.catalog.read_only is None:
+                        self._open(ks, name, definition, kind is CollectionState, objects)
+                    else:
+                        self._open_gone_or(ks, name, definition, kind is CollectionState,
+                                           objects)
+            keyspaces[ks] = objects
+        return keyspaces, types
 
     def types_of(self, keyspace: str | None) -> dict[str, UdtType]:
         """The user-defined types of a keyspace (in creation order); ``UNKNOWN_KEYSPACE``."""
@@ -513,25 +529,7 @@ class DatabaseState:
         command reading them meanwhile never sees one change size."""
         with self.lock:
             old = self.keyspaces
-            keyspaces: dict[str, dict[str, CollectionState | TableState]] = {}
-            types = {}
-            for ks in self.catalog.keyspaces(self.id):
-                before = old.get(ks, {})
-                collections = self.catalog.collections(self.id, ks)
-                tables = self.catalog.tables(self.id, ks)
-                types[ks] = {t["name"]: UdtType.from_definition(t["name"], t["definition"])
-                             for t in self.catalog.types(self.id, ks)}
-                objects: dict[str, CollectionState | TableState] = {}
-                for kind, defined in ((CollectionState, collections), (TableState, tables)):
-                    for name, definition in defined.items():
-                        state = before.get(name)
-                        if (isinstance(state, kind) and not state.dropped
-                                and state.uid == definition.get("uid")):
-                            objects[name] = state
-                            continue
-                        self._open_gone_or(ks, name, definition, kind is CollectionState,
-                                           objects)
-                keyspaces[ks] = objects
+            keyspaces, types = self._scan(old)
             for ks, objects in old.items():  # dropped: gone from the disk, or another now
                 for name, state in objects.items():
                     if keyspaces.get(ks, {}).get(name) is not state:

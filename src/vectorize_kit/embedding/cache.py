@@ -42,7 +42,7 @@ class EmbeddingCache:
         self._memory: dict[tuple[str, str, bytes], bytes] = {}
         self._db: sqlite3.Connection | None = None
         # the most recently used vectors by their text, read-only (a vector of a text never
-        # changes, so this is never stale; callers get copies through np.stack)
+        # changes, so this is never stale; callers copy them into the arrays they return)
         self._recent: dict[tuple[str, str, str], np.ndarray] = {}
         self.hits = 0
         self.misses = 0

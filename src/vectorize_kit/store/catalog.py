@@ -74,6 +74,17 @@ def _meta(path: Path) -> Any:
         return None
 
 
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock of ``fd`` if no other process holds it."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 def read_only_error(root: Path, holder: dict | None, *, asked: bool) -> DataAPIError:
     """The error of a write through a workspace opened read-only (``asked``: with
     ``read_only=True``; else because ``holder`` holds it)."""
@@ -138,12 +149,8 @@ class Catalog:
     def _lock(self, root: Path, *, wait_for_none: bool) -> bool:
         """Take the write lock and say who holds it; ``False`` if another process holds it
         and ``wait_for_none`` (the caller then opens read-only)."""
-        import fcntl
-
         fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _try_lock(fd):
             os.close(fd)
             if wait_for_none:
                 return False
@@ -167,19 +174,14 @@ class Catalog:
     @staticmethod
     def held(root: Path) -> bool:
         """Whether a process holds the workspace at ``root`` for writing now."""
-        import fcntl
-
         try:
             fd = os.open(root / ".lock", os.O_RDWR)
         except OSError:
             return False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
+            return not _try_lock(fd)
         finally:
             os.close(fd)  # (releases the lock if it was taken here)
-        return False
 
     @staticmethod
     def _holder(root: Path) -> dict | None:

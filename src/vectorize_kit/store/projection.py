@@ -62,8 +62,7 @@ class Projection:
             dropped = {n for n in _SPECIAL if n not in self.special}
             if self.id_excluded:
                 dropped.add("_id")
-            out = {k: v if type(v) in _SCALARS else _clone(v) for k, v in doc.items()
-                   if k not in dropped}
+            out = {k: _clone(v) for k, v in doc.items() if k not in dropped}
             for segs in self.paths:
                 _drop_path(out, segs)
         for segs, (skip, count) in self.slices.items():
@@ -75,11 +74,8 @@ class Projection:
 
 def _clone(value: Any) -> Any:
     """A copy of a JSON value (its objects and arrays new; scalars are immutable)."""
-    kind = type(value)  # documents hold plain JSON: dict, list and scalars
-    if kind is dict:
-        return {k: v if type(v) in _SCALARS else _clone(v) for k, v in value.items()}
-    if kind is list:
-        return [v if type(v) in _SCALARS else _clone(v) for v in value]
+    if type(value) in _SCALARS:  # the most common case first
+        return value
     if isinstance(value, dict):
         return {k: _clone(v) for k, v in value.items()}
     if isinstance(value, list):
