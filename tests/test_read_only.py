@@ -491,3 +491,15 @@ def test_after_the_writer_closes_the_next_open_here_writes(tmp_path, reader_of):
     again.get_database("db").get_collection("notes").insert_one({"_id": "mine"})
     again.close()
     reader.close()
+
+
+def test_opening_read_only_says_so_in_one_log_line(tmp_path, reader_of, caplog):
+    ws, _ = make_workspace(tmp_path / "ws")
+    ws.close()
+    _, hello = reader_of(tmp_path / "ws", False)  # another process holds it
+    with caplog.at_level("WARNING", logger="vectorize_kit"):
+        reader = vk.Workspace(tmp_path / "ws")
+    lines = [r.getMessage() for r in caplog.records if r.name == "vectorize_kit"]
+    assert len(lines) == 1 and "opened read-only here" in lines[0]
+    assert f"process {hello['pid']}" in lines[0]
+    reader.close()
