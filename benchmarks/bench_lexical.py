@@ -105,14 +105,25 @@ class Bare:
             [indices[indptr[t]:indptr[t + 1]] for t in terms])
         scores = self.bm25.get_scores(terms)[docs]
         if len(docs) > count:
-            top = np.argpartition(-scores, count - 1)[:count]
+            top = top_first(scores, count)
             docs, scores = docs[top], scores[top]
         return docs[np.lexsort((docs, -scores))]
 
 
+def top_first(scores: np.ndarray, count: int) -> np.ndarray:
+    """The positions of the ``count`` highest scores; of equal scores at the cut, the first
+    (the rule the product follows, so that both give the same top 10)."""
+    best = np.argpartition(-scores, count - 1)[:count]
+    kth = scores[best].min()
+    if np.count_nonzero(scores == kth) > np.count_nonzero(scores[best] == kth):
+        above = np.flatnonzero(scores > kth)
+        best = np.concatenate([above, np.flatnonzero(scores == kth)[:count - len(above)]])
+    return best
+
+
 def cosine_top(mn: np.ndarray, q: np.ndarray, count: int) -> np.ndarray:
     scores = mn @ q
-    best = np.argpartition(-scores, count - 1)[:count]
+    best = top_first(scores, count)
     return best[np.lexsort((best, -scores[best]))]
 
 

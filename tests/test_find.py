@@ -265,6 +265,19 @@ def test_include_sort_vector(space):
     assert cursor.get_sort_vector() == pytest.approx(q.tolist())
 
 
+@pytest.mark.parametrize("limit", [1, 2, 5, 9])
+def test_equal_scores_at_the_cut_keep_row_order(vcoll, limit):
+    """Where more documents score the same than the limit keeps, the first inserted are
+    returned, in insertion order (one scoring better comes first)."""
+    vcoll.insert_many([{"_id": f"d{i}", "$vector": [1, 1, 0]} for i in range(12)]
+                      + [{"_id": "best", "$vector": [1, 0, 0]}, {"_id": "worst",
+                                                                  "$vector": [0, 0, 1]}])
+    found = [d["_id"] for d in vcoll.find({}, sort={"$vector": [1, 0, 0]}, limit=limit)]
+    assert found == ["best"] + [f"d{i}" for i in range(limit - 1)]
+    one = vcoll.find_one({}, sort={"$vector": [0, 1, 0]})
+    assert one["_id"] == "d0"
+
+
 def test_vector_search_skips_documents_without_vectors(vcoll):
     vcoll.insert_many([{"_id": 1, "$vector": [1, 0, 0]}, {"_id": 2}, {"_id": 3, "$vector": None}])
     assert [d["_id"] for d in vcoll.find({}, sort={"$vector": [1, 1, 0]})] == [1]

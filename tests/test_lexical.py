@@ -131,6 +131,19 @@ def test_lexical_sorts_filters_and_errors(lex):
         assert code(lex.command({"find": body})) == error, body
 
 
+def test_equal_bm25_scores_at_the_cut_keep_row_order(db):
+    db.command({"createCollection": {"name": "ties", "options": {"lexical": {
+        "enabled": True, "analyzer": "standard"}}}})
+    coll = db.get_collection("ties")
+    coll.command({"insertMany": {"documents": [
+        {"_id": f"d{i:02}", "$lexical": "red apple"} for i in range(30)]
+        + [{"_id": "best", "$lexical": "apple"}]}})
+    for limit in (1, 3, 7):
+        found = coll.command({"find": {"sort": {"$lexical": "apple"},
+                                       "options": {"limit": limit}}})
+        assert _ids(found) == ["best"] + [f"d{i:02}" for i in range(limit - 1)]
+
+
 def test_lexical_field_writes(lex):
     long_text = " ".join(f"word{i}" for i in range(1500))  # > 8192 bytes of distinct terms
     for doc, error in (
@@ -202,6 +215,31 @@ def test_find_and_rerank_response_shape(hybrid):
     assert scores == [{"scores": {
         "$rerank": pytest.approx(scores[0]["scores"]["$rerank"]), "$vector": 1.0,
         "$vectorRank": 1, "$bm25Rank": 1, "$rrf": pytest.approx(2 / 61)}}]
+
+
+def test_find_and_rerank_ties_go_by_fused_rank_then_id(db):
+    """Candidates reranked on the same text score the same: the best fused rank ($rrf)
+    comes first, and where that ties too, the smaller _id."""
+    db.command({"createCollection": {"name": "t", "options": {"vector": {"dimension": 2}}}})
+    coll = db.get_collection("t")
+    coll.command({"insertMany": {"documents": [
+        {"_id": "p", "$vector": [1, 0], "$lexical": "red", "text": "same words"},
+        {"_id": "q", "$vector": [0, 1], "$lexical": "blue", "text": "same words"},
+        {"_id": "r", "$vector": [1, 0.5], "$lexical": "green", "text": "same words"}]}})
+
+    def ranked(sort, **options):
+        out = coll.command({"findAndRerank": {"sort": {"$hybrid": sort}, "options": {
+            "rerankQuery": "words", "rerankOn": "text", "includeScores": True, **options}}})
+        scores = [s["scores"] for s in out["status"]["documentResponses"]]
+        assert len({s["$rerank"] for s in scores}) == 1
+        return _ids(out), [s["$rrf"] for s in scores]
+
+    # p: vector rank 1 and bm25 rank 1; r: vector rank 2; q: vector rank 3
+    assert ranked({"$vector": [1, 0], "$lexical": "red"}) == (
+        ["p", "r", "q"], [pytest.approx(2 / 61), pytest.approx(1 / 62), pytest.approx(1 / 63)])
+    # q found by the vector read only, p by the lexical read only: the same $rrf, so by _id
+    assert ranked({"$vector": [0, 1], "$lexical": "red"}, hybridLimits=1) == (
+        ["p", "q"], [pytest.approx(1 / 61)] * 2)
 
 
 @pytest.mark.parametrize(("body", "error"), [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "score_matrix", "score_rows", "similarity"]
+__all__ = ["METRICS", "score_matrix", "score_rows", "similarity", "top_positions"]
 
 METRICS = ("cosine", "dot_product", "euclidean")
 
@@ -34,13 +34,14 @@ def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: s
         One of :data:`METRICS`.
     """
     if metric == "cosine":
-        qn = np.float32(np.linalg.norm(query))
+        qn = np.sqrt(query.dot(query))  # (np.linalg.norm's own computation)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             cos = data @ query  # a new array: the rest works in place
             cos /= norms * qn
         if not np.isfinite(cos).all():  # a zero or overflowing norm
             cos = np.nan_to_num(cos, nan=0.0, posinf=0.0, neginf=0.0)
-        np.clip(cos, -1.0, 1.0, out=cos)
+        np.minimum(cos, 1.0, out=cos)  # (np.clip, without its overhead)
+        np.maximum(cos, -1.0, out=cos)
         cos += 1.0
         cos /= 2.0
         return cos
@@ -56,6 +57,20 @@ def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: s
                 sq[start : start + 8192] = np.einsum("ij,ij->i", diff, diff)
         return 1.0 / (1.0 + sq)
     raise ValueError(f"unknown metric {metric!r}")
+
+
+def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the ``k`` highest ``scores`` (in no order); where equal scores
+    straddle the cut, the first of them, so that ties keep row order."""
+    n = len(scores)
+    if k >= n:
+        return np.arange(n)
+    best = np.argpartition(scores, n - k)[n - k:]
+    kth = scores[best].min()
+    if np.count_nonzero(scores == kth) > np.count_nonzero(scores[best] == kth):
+        above = np.flatnonzero(scores > kth)
+        best = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])
+    return best
 
 
 def score_matrix(queries: np.ndarray, data: np.ndarray, metric: str) -> np.ndarray:

@@ -8,8 +8,6 @@ store as it was: every check runs before the single write a command makes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from .. import limits
@@ -49,6 +47,7 @@ GENERAL = {**GENERAL_COMMANDS, "findRerankingProviders": find_reranking_provider
 KNOWN_COMMANDS = frozenset({*GENERAL, *KEYSPACE_COMMANDS, *TABLE_KEYSPACE_COMMANDS,
                             *TYPE_COMMANDS, *COLLECTION_COMMANDS, *TABLE_COMMANDS})
 DATABASE_COMMANDS = {**KEYSPACE_COMMANDS, **TABLE_KEYSPACE_COMMANDS, **TYPE_COMMANDS}
+_NO_POLICY = LongTextPolicy()  # (frozen: one instance serves every request)
 
 __all__ = [
     "GENERAL",
@@ -156,22 +155,32 @@ def _wrong_kind(name: str, target: SchemaObjectState) -> DataAPIError:
     )
 
 
-@contextmanager
-def _request(coll: SchemaObjectState, api_key: str | None,
-             long_text: LongTextPolicy | None,
-             failure: DataAPIError | None = None) -> Iterator[None]:
+class _request:  # noqa: N801 (a context manager, used as a function; cheaper than a generator)
     """Hold the collection's lock for one request, with that request's options set on it."""
-    with coll.lock:
-        _check_usable(coll)
-        coll.request_api_key = api_key
-        coll.request_long_text = long_text or LongTextPolicy()
-        coll.request_failure = failure
+
+    def __init__(self, coll: SchemaObjectState, api_key: str | None,
+                 long_text: LongTextPolicy | None,
+                 failure: DataAPIError | None = None) -> None:
+        self.coll, self.api_key, self.long_text, self.failure = coll, api_key, long_text, failure
+
+    def __enter__(self) -> None:
+        coll = self.coll
+        coll.lock.acquire()
         try:
-            yield
-        finally:
-            coll.request_api_key = None
-            coll.request_long_text = LongTextPolicy()
-            coll.request_failure = None
+            _check_usable(coll)
+        except BaseException:
+            coll.lock.release()
+            raise
+        coll.request_api_key = self.api_key
+        coll.request_long_text = self.long_text or _NO_POLICY
+        coll.request_failure = self.failure
+
+    def __exit__(self, *exc: object) -> None:
+        coll = self.coll
+        coll.request_api_key = None
+        coll.request_long_text = _NO_POLICY
+        coll.request_failure = None
+        coll.lock.release()
 
 
 def _embed_ahead(coll: SchemaObjectState, name: str, body: dict, api_key: str | None,
@@ -180,8 +189,8 @@ def _embed_ahead(coll: SchemaObjectState, name: str, body: dict, api_key: str | 
     lock, so that the other commands on the collection (reads above all) do not wait on the
     provider; the insert then finds them there. How it failed, if it did: the insert reports
     it (with what else it finds wrong first), without calling the provider again."""
-    if (not isinstance(coll, CollectionState) or coll.settings.service is None
-            or coll.closed or coll.dropped or name not in ("insertOne", "insertMany")
+    if (name not in ("insertOne", "insertMany") or not isinstance(coll, CollectionState)
+            or coll.settings.service is None or coll.closed or coll.dropped
             or (long_text is not None and long_text.mode != "truncate")):
         return None
     docs = body.get("documents") if name == "insertMany" else [body.get("document")]

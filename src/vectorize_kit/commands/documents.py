@@ -264,6 +264,8 @@ def check_lengths(target: SchemaObjectState, model: ModelInfo, texts: list[str],
     sure = model.max_tokens - 2 if model.tokenizer == "bert-uncased" else 0
     suspects = [i for i, t in enumerate(texts)
                 if len(prefix) + len(t) > sure or not t.isascii()]
+    if not suspects:
+        return
     counts, exact = count_tokens([prefix + texts[i] for i in suspects], model)
     over = [(labels[i], n) for i, n in zip(suspects, counts) if n > model.max_tokens]
     if not over:
@@ -320,12 +322,21 @@ def _vector_list(coll: CollectionState, row: int) -> list[float] | None:
 
 
 def _render(coll: CollectionState, row: int, proj: Projection,
-            similarity: float | None = None, docs: np.ndarray | None = None) -> dict:
-    doc = (coll.store.docs() if docs is None else docs)[row]
-    vector = _vector_list(coll, row) if proj.wants_vector else None
-    out = proj.apply(doc, vector)
-    if similarity is not None:
-        out["$similarity"] = similarity
+            similarity: float | None = None) -> dict:
+    return _render_rows(coll, [row], proj, None if similarity is None else [similarity])[0]
+
+
+def _render_rows(coll: CollectionState, rows: list[int], proj: Projection,
+                 similarities: list[float] | None = None) -> list[dict]:
+    """The returned documents of store ``rows``, with their ``$similarity`` if given."""
+    stored = coll.store.docs()
+    if proj.wants_vector:
+        out = [proj.apply(stored[r], _vector_list(coll, r)) for r in rows]
+    else:
+        out = proj.apply_many([stored[r] for r in rows])
+    if similarities is not None:
+        for doc, sim in zip(out, similarities):
+            doc["$similarity"] = sim
     return out
 
 
@@ -470,6 +481,8 @@ def _json_operand(value: Any, code: str, what: str) -> Any:
 
 
 def _filter(coll: CollectionState, body: dict) -> Filter:
+    if body.get("filter") is None:
+        return parse_filter(None)
     clause = _json_operand(body.get("filter"), "INVALID_FILTER_EXPRESSION", "filter")
     off = coll.lexical_off()
     return parse_filter(clause, indexing=coll.settings.indexing,
@@ -593,8 +606,7 @@ def find(coll: CollectionState, body: dict) -> Result:
             )
         count = min(limit or limits.PAGE_SIZE, limits.MAX_LEXICAL_LIMIT)
         rows, _ = _select(coll, flt, sort, count=count)
-        stored = coll.store.docs()
-        docs = [_render(coll, int(r), proj, None, stored) for r in rows]
+        docs = _render_rows(coll, rows.tolist(), proj)
         return Result(status={"sortVector": None} if with_sort_vector else None,
                       data={"documents": docs, "nextPageState": None})
     if skip is not None and not sort.fields and not sort.is_vector:
@@ -622,9 +634,8 @@ def find(coll: CollectionState, body: dict) -> Result:
         seqs = coll.store.seqs()[rows]
         start = _resume(seqs, scores, state) if state else 0
         stop = min(start + limits.PAGE_SIZE, len(rows), start + total - returned)
-        stored = coll.store.docs()
-        docs = [_render(coll, int(rows[i]), proj, float(scores[i]) if with_sim else None,
-                        stored) for i in range(start, stop)]
+        docs = _render_rows(coll, rows[start:stop].tolist(), proj,
+                            scores[start:stop].tolist() if with_sim else None)
         more = stop < len(rows) and returned + stop - start < total and not with_sort_vector
         next_page = encode_page({"k": "find", "seq": int(seqs[stop - 1]),
                                  "score": float(scores[stop - 1]),
@@ -633,8 +644,7 @@ def find(coll: CollectionState, body: dict) -> Result:
         rows, _ = _select(coll, flt, sort, count=len(coll.store))
         start = skip or 0
         count = min(limit or limits.PAGE_SIZE, limits.PAGE_SIZE)
-        stored = coll.store.docs()
-        docs = [_render(coll, int(r), proj, None, stored) for r in rows[start : start + count]]
+        docs = _render_rows(coll, rows[start : start + count].tolist(), proj)
         next_page = None
     else:
         rows, _ = _select(coll, flt, sort, count=len(coll.store))
@@ -643,8 +653,7 @@ def find(coll: CollectionState, body: dict) -> Result:
         returned = int(state.get("n", 0))
         room = limits.PAGE_SIZE if limit is None else min(limits.PAGE_SIZE, limit - returned)
         stop = min(start + max(room, 0), len(rows))
-        stored = coll.store.docs()
-        docs = [_render(coll, int(r), proj, None, stored) for r in rows[start:stop]]
+        docs = _render_rows(coll, rows[start:stop].tolist(), proj)
         more = stop < len(rows) and (limit is None or returned + (stop - start) < limit) and (
             not with_sort_vector)  # the Data API gives no page state with includeSortVector
         next_page = (encode_page({"k": "find", "after": int(seqs[stop - 1]),

@@ -31,7 +31,7 @@ from ..store.paths import get_exact, split_path
 from ..store.projection import parse_projection
 from ..values import MISSING, dumps, json_type_name, sort_key
 from .core import Result, check_fields, field_invalid, get_bool, get_int, get_options
-from .documents import _check_vector, _filter, _render, _select, _Sort, check_lengths
+from .documents import _check_vector, _filter, _render_rows, _select, _Sort, check_lengths
 from .schema import RERANKING_PROVIDERS, check_rerank_service
 from .state import CollectionState
 
@@ -116,10 +116,38 @@ def _hybrid_limits(value: Any) -> tuple[int, int]:
     return pair
 
 
+class _Candidates:
+    """The reads' candidates, in the order found (the vector read's, then the lexical
+    read's others): store rows, ``$vector`` similarity, ``$vectorRank`` and ``$bm25Rank``
+    (``None``: not found by that read)."""
+
+    def __init__(self, rows: list[int], sims: list[float]) -> None:
+        self.rows = rows
+        self.sims = sims
+        self.vector_ranks: list[int | None] = list(range(1, len(rows) + 1))
+        self.bm25_ranks: list[int | None] = [None] * len(rows)
+
+    def add_lexical(self, rows: list[int]) -> None:
+        where = dict(zip(self.rows, range(len(self.rows)))) if rows else {}
+        for rank, row in enumerate(rows, 1):
+            i = where.get(row)
+            if i is None:
+                self.rows.append(row)
+                self.sims.append(_NOT_FOUND)
+                self.vector_ranks.append(None)
+                self.bm25_ranks.append(rank)
+            else:
+                self.bm25_ranks[i] = rank
+
+    def rrf(self, i: int) -> float:
+        """Candidate ``i``'s reciprocal rank fusion score."""
+        v, b = self.vector_ranks[i], self.bm25_ranks[i]
+        return (0.0 if v is None else 1 / (_RRF_K + v)) + (0.0 if b is None else 1 / (_RRF_K + b))
+
+
 def _reads(coll: CollectionState, sort: _Hybrid, flt: Any, vector_limit: int,
-           lexical_limit: int) -> tuple[np.ndarray | None, dict[int, dict]]:
-    """Run the vector and lexical reads: the query vector, and the candidates (store row ->
-    their similarity and ranks)."""
+           lexical_limit: int) -> tuple[np.ndarray | None, _Candidates]:
+    """Run the vector and lexical reads: the query vector, and the candidates."""
     settings = coll.settings
     vector = None
     if sort.vectorize is not None:
@@ -139,18 +167,16 @@ def _reads(coll: CollectionState, sort: _Hybrid, flt: Any, vector_limit: int,
         if settings.dimension is None:
             raise _no_vector(coll)
         vector = _check_vector(coll, sort.vector_raw)
-    found: dict[int, dict] = {}
+    found = _Candidates([], [])
     if vector is not None:
         rows, sims = _select(coll, flt, _Sort(vector=vector), count=vector_limit)
-        for rank, (row, sim) in enumerate(zip(rows.tolist(), sims.tolist()), 1):  # type: ignore
-            found[row] = {"$vector": sim, "$vectorRank": rank, "$bm25Rank": None}
+        found = _Candidates(rows.tolist(), sims.tolist())  # type: ignore[union-attr]
     lexical_off = coll.lexical_off()
     if sort.explicit_lexical and lexical_off is not None:
         raise lexical_off
     if sort.lexical is not None and lexical_off is None:
         rows, _ = _select(coll, flt, _Sort(lexical=sort.lexical), count=lexical_limit)
-        for rank, row in enumerate(rows.tolist(), 1):
-            found.setdefault(row, {"$vector": _NOT_FOUND, "$vectorRank": None})["$bm25Rank"] = rank
+        found.add_lexical(rows.tolist())
     if vector is None and (sort.lexical is None or lexical_off is not None):
         raise DataAPIError(
             "MISSING_HYBRID_SORT_VALUE",
@@ -170,36 +196,60 @@ def _no_vector(coll: CollectionState) -> DataAPIError:
     )
 
 
-def _passage(doc: dict, path: str, segments: tuple[str, ...]) -> str | None:
-    """The text a candidate is reranked on (``None``: the candidate is dropped)."""
-    value = get_exact(doc, segments)
-    if isinstance(value, str):  # (blank: dropped; isspace copies nothing, unlike strip)
-        return None if not value or value.isspace() else value
-    if value is MISSING or value is None:
+def _passages(docs: np.ndarray, rows: list[int], path: str, segments: tuple[str, ...]
+              ) -> tuple[list[int], list[str]]:
+    """The candidates (their positions in ``rows``) that are reranked, and their texts: a
+    candidate without a text there (missing, null, blank) is dropped."""
+    if len(segments) == 1:  # a top-level field: as get_exact, without its loop
+        key = segments[0]
+        values = [docs[r].get(key, MISSING) for r in rows]
+    else:
+        values = [get_exact(docs[r], segments) for r in rows]
+    kept, texts = [], []
+    for i, value in enumerate(values):
+        if type(value) is not str or not value or value.isspace():
+            value = _passage(value, docs[rows[i]], path)
+            if value is None:
+                continue
+        kept.append(i)
+        texts.append(value)
+    return kept, texts
+
+
+def _passage(value: Any, doc: dict, path: str) -> str | None:
+    """The text of a value that is not a plain non-blank string (``None``: dropped)."""
+    if value is MISSING or value is None or isinstance(value, str):
         return None
     if isinstance(value, (dict, list)):
         raise field_invalid(
             "command.options.rerankOn", path,
             f"document {dumps(doc.get('_id'))} holds {json_type_name(value)} there; rerank "
             "on a text field")
-    return value if isinstance(value, str) else dumps(value)
+    return dumps(value)
 
 
 def _rerank_scores(coll: CollectionState, query: str, passages: list[str], *,
                    rows: list[int], stored: bool, query_vector: np.ndarray | None
                    ) -> np.ndarray:
     """The local model's relevance of each passage (of store ``rows``) to the query (cosine
-    similarity). ``stored``: the passages are the rows' ``$vectorize`` texts in a collection
-    the reranking model vectorizes, so their stored vectors are their embeddings;
-    ``query_vector``: the query's embedding by that model, if already made."""
+    similarity, float32; equal passages score equal). ``stored``: the passages are the rows'
+    ``$vectorize`` texts in a collection the reranking model vectorizes, so their stored
+    vectors are their embeddings; ``query_vector``: the query's embedding by that model, if
+    already made."""
     if not passages:
         return np.zeros(0, dtype=np.float32)
     q = (query_vector if query_vector is not None else
          coll.vectorize(_RERANKER, [query], kind="query")[0])
     vectors = coll.store.vectors
-    if stored and vectors is not None and vectors.present[rows].all():
-        return vectors.data[rows] @ q
-    return coll.vectorize(_RERANKER, passages) @ q
+    matrix = None
+    if stored and vectors is not None:
+        at = np.array(rows, dtype=np.intp)
+        if vectors.present[at].all():
+            matrix = vectors.data[at]
+    if matrix is None:
+        matrix = coll.vectorize(_RERANKER, passages)
+    # row by row (not BLAS, whose sums depend on a row's place): equal texts score equal
+    return np.einsum("ij,j->i", matrix, q.astype(np.float32, copy=False))
 
 
 def find_and_rerank(coll: CollectionState, body: dict) -> Result:
@@ -246,39 +296,32 @@ def find_and_rerank(coll: CollectionState, body: dict) -> Result:
     segments = split_path(rerank_on)
     vector, found = _reads(coll, sort, flt, vector_limit, lexical_limit)
     docs = coll.store.docs()
-    rows, passages = [], []
-    for row in found:
-        text = _passage(docs[row], rerank_on, segments)
-        if text is not None:
-            rows.append(row)
-            passages.append(text)
+    kept, passages = _passages(docs, found.rows, rerank_on, segments)
+    rows = [found.rows[i] for i in kept]
     service = coll.settings.service or {}
-    by_reranker = all(service.get(k) == v for k, v in _RERANKER.items())
+    by_reranker = (service.get("provider") == _RERANKER["provider"]
+                   and service.get("modelName") == _RERANKER["modelName"])
     scores = _rerank_scores(
         coll, query, passages, rows=rows, stored=by_reranker and rerank_on == "$vectorize",
-        query_vector=vector if by_reranker and query == sort.vectorize else None,
-    ).astype(np.float32)
-    ranks = {k: np.array([found[r][k] or 0 for r in rows], dtype=np.float64)
-             for k in ("$vectorRank", "$bm25Rank")}
-    rrf = sum(np.where(ranks[k] > 0, 1 / (_RRF_K + ranks[k]), 0.0)
-              for k in ("$vectorRank", "$bm25Rank"))
-    # best rerank score first, then best fused rank; ties (rare) by _id
-    order = np.lexsort((-rrf, -scores)) if rows else np.zeros(0, dtype=np.int64)
-    tied = (scores[order][1:] == scores[order][:-1]) & (rrf[order][1:] == rrf[order][:-1])
-    if tied.any():
-        order = np.array(sorted(order.tolist(), key=lambda i: (
-            -scores[i], -rrf[i], sort_key(docs[rows[i]].get("_id")))), dtype=np.int64)
-    ranked = [(rows[i], {"$rerank": float(scores[i]), **found[rows[i]], "$rrf": float(rrf[i])})
-              for i in order[:limit].tolist()]
+        query_vector=vector if by_reranker and query == sort.vectorize else None)
+    # best rerank score first, then best fused rank, then _id: the fused rank is needed
+    # only where scores tie (rare: they are floats)
+    order = np.argsort(-scores, kind="stable")
+    top = scores[order[:limit + 1]]
+    if (top[1:] == top[:-1]).any():
+        order = np.array(sorted(range(len(rows)), key=lambda i: (
+            -scores[i], -found.rrf(kept[i]), sort_key(docs[rows[i]].get("_id")))))
+    best = order[:limit].tolist()
     status: dict[str, Any] = {}
     if get_bool(options, "includeScores"):
-        status["documentResponses"] = [
-            {"scores": {k: s[k] for k in ("$rerank", "$vector", "$vectorRank", "$bm25Rank",
-                                           "$rrf")}} for _, s in ranked]
+        status["documentResponses"] = [{"scores": {
+            "$rerank": float(scores[i]), "$vector": found.sims[kept[i]],
+            "$vectorRank": found.vector_ranks[kept[i]], "$bm25Rank": found.bm25_ranks[kept[i]],
+            "$rrf": found.rrf(kept[i])}} for i in best]
     if get_bool(options, "includeSortVector"):
         status["sortVector"] = None if vector is None else vector.tolist()
     return Result(status=status or None,
-                  data={"documents": [_render(coll, row, proj, None, docs) for row, _ in ranked],
+                  data={"documents": _render_rows(coll, [rows[i] for i in best], proj),
                         "nextPageState": None})
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..similarity import top_positions
+
 __all__ = ["Analyzer", "AnalyzerError", "LexicalIndex", "analyzer", "ANALYZERS"]
 
 K1, B = 1.2, 0.75
@@ -268,8 +270,11 @@ class LexicalIndex:
         postings = sorted((indices[indptr[t]:indptr[t + 1]] for t in terms), key=len)
         docs = postings[0]  # each term's documents, ascending: intersect, shortest first,
         for other in postings[1:]:  # by binary search in the longer lists (no sorting)
-            pos = np.minimum(np.searchsorted(other, docs), len(other) - 1)
+            pos = np.searchsorted(other, docs)
+            np.minimum(pos, len(other) - 1, out=pos)
             docs = docs[other[pos] == docs]
+            if not len(docs):
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self._bm25.nonoccurrence_array is not None:  # (not Lucene's BM25)
             return docs.astype(np.int64), self._bm25.get_scores(terms)[docs]
         # bm25s's own sum (its get_scores: each term's precomputed scores added in term
@@ -292,12 +297,14 @@ class LexicalIndex:
         """The best ``count`` rows (of those in ``mask``) holding every term of ``text``,
         by BM25 score, highest first (ties: the earlier row), and their scores."""
         docs, scores = self._scored(text)
+        if not len(docs):
+            return docs, scores
         rows = self._rows[docs]
         if mask is not None:
             keep = mask[rows]
             rows, scores = rows[keep], scores[keep]
         if len(rows) > count:
-            top = np.argpartition(-scores, count - 1)[:count]
+            top = top_positions(scores, count)
             rows, scores = rows[top], scores[top]
         order = np.lexsort((rows, -scores))
         return rows[order], scores[order]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..similarity import score_rows
+from ..similarity import score_rows, top_positions
 
 __all__ = ["VectorMatrix"]
 
@@ -139,12 +139,8 @@ class VectorMatrix:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         query = query.astype(np.float32, copy=False)
         scores = score_rows(data, norms, query, metric)
-        k = min(k, scores.shape[0])
-        if k < scores.shape[0]:
-            best = np.argpartition(-scores, k - 1)[:k]
-        else:
-            best = np.arange(scores.shape[0])
-        # best first; ties keep row order so results are deterministic
-        best = best[np.lexsort((best, -scores[best]))]
+        best = top_positions(scores, k)
+        best = best[np.lexsort((best, -scores[best]))]  # best first; ties in row order
         found = best if rows is None else rows[best]
         return found.astype(np.int64), scores[best].astype(np.float64)
+
