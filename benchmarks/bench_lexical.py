@@ -115,7 +115,7 @@ def top_first(scores: np.ndarray, count: int) -> np.ndarray:
     (the rule the product follows, so that both give the same top 10)."""
     best = np.argpartition(-scores, count - 1)[:count]
     kth = scores[best].min()
-    if np.count_nonzero(scores == kth) > np.count_nonzero(scores[best] == kth):
+    if np.count_nonzero(scores >= kth) > count:  # more than count as good: a tie at the cut
         above = np.flatnonzero(scores > kth)
         best = np.concatenate([above, np.flatnonzero(scores == kth)[:count - len(above)]])
     return best

@@ -278,6 +278,34 @@ def test_equal_scores_at_the_cut_keep_row_order(vcoll, limit):
     assert one["_id"] == "d0"
 
 
+def test_cosine_scores_are_the_same_with_and_without_unusual_rows(db):
+    """Similarities do not depend on what else the collection holds: rows without a vector
+    or with a vector whose norm overflows (searched with guards against zero and infinite
+    norms) leave the other rows' scores bit for bit as they were (searched without)."""
+    rng = np.random.default_rng(3)
+    c = db.create_collection("mixed", dimension=4, metric="cosine")
+    c.insert_many([{"_id": i, "$vector": v.tolist()}
+                   for i, v in enumerate(rng.normal(size=(30, 4)))])
+    q = rng.normal(size=4).tolist()
+
+    def scores():
+        return {d["_id"]: d["$similarity"] for d in c.find(
+            {}, sort={"$vector": q}, limit=1000, include_similarity=True)}
+
+    plain = scores()
+    c.insert_one({"_id": "none"})
+    assert scores() == plain
+    c.insert_one({"_id": "huge", "$vector": [3e38, 3e38, 3e38, 3e38]})  # its norm: inf
+    guarded = scores()
+    assert guarded.pop("huge") == 0.5  # no cosine to give: 0, as the Data API's NaN guard
+    assert guarded == plain
+    for big in (3e38, 1e20):  # a query whose norm overflows; one that is merely large
+        found = c.find_one({}, sort={"$vector": [big, 1, 1, 1]}, include_similarity=True)
+        assert 0 <= found["$similarity"] <= 1
+    c.delete_many({"_id": {"$in": ["none", "huge"]}})
+    assert scores() == plain
+
+
 def test_vector_search_skips_documents_without_vectors(vcoll):
     vcoll.insert_many([{"_id": 1, "$vector": [1, 0, 0]}, {"_id": 2}, {"_id": 3, "$vector": None}])
     assert [d["_id"] for d in vcoll.find({}, sort={"$vector": [1, 1, 0]})] == [1]

@@ -55,6 +55,36 @@ def test_bm25_is_lucene_formula_over_documents_holding_every_term():
     assert index.search("fun", 10, mask=np.array(mask))[0].tolist() == [4, 2]
 
 
+@pytest.mark.parametrize("n", [600, 5000])  # scored with whole-corpus arrays, or postings
+def test_scores_are_bm25s_own_for_the_documents_holding_every_term(n):
+    """Against bm25s's get_scores on the same index, bit for bit, on random queries (with
+    terms common and rare, repeated, and absent from every document)."""
+    from vectorize_kit.store import lexical
+
+    assert (n <= lexical.DENSE_DOCS) == (n == 600)
+    rng = np.random.default_rng(n)
+    vocab = [f"w{i}" for i in range(300)]
+    p = 1 / np.arange(1, 301)
+    texts = [" ".join(rng.choice(vocab, size=int(rng.integers(3, 30)), p=p / p.sum()))
+             for _ in range(n)]
+    index = LexicalIndex("standard")
+    index.refresh(1, lambda: texts)
+    held = [set(t.split()) for t in texts]
+    nonempty = 0
+    for _ in range(150):
+        words = list(rng.choice(vocab[:60], size=int(rng.integers(1, 5))))
+        if rng.random() < 0.1:
+            words.append("absent")
+        docs, scores = index._scored(" ".join(words))
+        expected = [i for i, h in enumerate(held) if set(words) <= h]
+        assert docs.tolist() == expected
+        if expected:
+            terms = index._query(" ".join(words))
+            assert scores.tolist() == index._bm25.get_scores(terms)[expected].tolist()
+            nonempty += 1
+    assert nonempty > 50
+
+
 @pytest.fixture
 def lex(db):
     db.command({"createCollection": {"name": "lex"}})

@@ -18,8 +18,8 @@ __all__ = ["METRICS", "score_matrix", "score_rows", "similarity", "top_positions
 METRICS = ("cosine", "dot_product", "euclidean")
 
 
-def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: str
-               ) -> np.ndarray:
+def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: str, *,
+               largest_norm: float | None = None) -> np.ndarray:
     """``$similarity`` of every row of ``data`` with ``query``.
 
     Parameters
@@ -32,19 +32,20 @@ def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: s
         The query vector.
     metric
         One of :data:`METRICS`.
+    largest_norm
+        The largest of ``norms`` when all are finite and non-zero (known to the caller):
+        then the cosines need no check for zero or infinite norms, unless the query has one.
     """
     if metric == "cosine":
-        qn = np.sqrt(query.dot(query))  # (np.linalg.norm's own computation)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            qn = np.sqrt(query.dot(query))  # (np.linalg.norm's own computation)
             cos = data @ query  # a new array: the rest works in place
             cos /= norms * qn
-        if not np.isfinite(cos).all():  # a zero or overflowing norm
+        # a zero or overflowing norm (|a·q| <= |a||q|: none when both are finite and > 0)
+        if not (largest_norm is not None and 0 < qn and largest_norm * float(qn) < 1e37
+                or np.isfinite(cos).all()):
             cos = np.nan_to_num(cos, nan=0.0, posinf=0.0, neginf=0.0)
-        np.minimum(cos, 1.0, out=cos)  # (np.clip, without its overhead)
-        np.maximum(cos, -1.0, out=cos)
-        cos += 1.0
-        cos /= 2.0
-        return cos
+        return _cosine_similarity(cos)
     if metric == "dot_product":
         return (1.0 + data @ query) / 2.0
     if metric == "euclidean":
@@ -59,6 +60,15 @@ def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: s
     raise ValueError(f"unknown metric {metric!r}")
 
 
+def _cosine_similarity(cos: np.ndarray) -> np.ndarray:
+    """``(1 + cos) / 2``, cosines rounded past ±1 clipped (in place)."""
+    np.minimum(cos, 1.0, out=cos)  # (np.clip, without its overhead)
+    np.maximum(cos, -1.0, out=cos)
+    cos += 1.0
+    cos /= 2.0
+    return cos
+
+
 def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
     """The positions of the ``k`` highest ``scores`` (in no order); where equal scores
     straddle the cut, the first of them, so that ties keep row order."""
@@ -67,7 +77,7 @@ def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
         return np.arange(n)
     best = np.argpartition(scores, n - k)[n - k:]
     kth = scores[best].min()
-    if np.count_nonzero(scores == kth) > np.count_nonzero(scores[best] == kth):
+    if np.count_nonzero(scores >= kth) > k:  # more than k as good: a tie at the cut
         above = np.flatnonzero(scores > kth)
         best = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])
     return best

@@ -27,7 +27,7 @@ import numpy as np
 from .. import limits
 from ..errors import DataAPIError
 from ..models import PROVIDERS
-from ..store.paths import get_exact, split_path
+from ..store.paths import split_path
 from ..store.projection import parse_projection
 from ..values import MISSING, dumps, json_type_name, sort_key
 from .core import Result, check_fields, field_invalid, get_bool, get_int, get_options
@@ -196,15 +196,15 @@ def _no_vector(coll: CollectionState) -> DataAPIError:
     )
 
 
-def _passages(docs: np.ndarray, rows: list[int], path: str, segments: tuple[str, ...]
+def _passages(coll: CollectionState, rows: list[int], path: str, segments: tuple[str, ...]
               ) -> tuple[list[int], list[str]]:
     """The candidates (their positions in ``rows``) that are reranked, and their texts: a
     candidate without a text there (missing, null, blank) is dropped."""
-    if len(segments) == 1:  # a top-level field: as get_exact, without its loop
-        key = segments[0]
-        values = [docs[r].get(key, MISSING) for r in rows]
-    else:
-        values = [get_exact(docs[r], segments) for r in rows]
+    stored = coll.store.values(segments)
+    values = [stored[r] for r in rows]
+    if set(map(type, values)) <= {str} and all(values) and not any(map(str.isspace, values)):
+        return list(range(len(rows))), values  # (the usual case, in C-level passes)
+    docs = coll.store.docs()
     kept, texts = [], []
     for i, value in enumerate(values):
         if type(value) is not str or not value or value.isspace():
@@ -295,9 +295,8 @@ def find_and_rerank(coll: CollectionState, body: dict) -> Result:
         )
     segments = split_path(rerank_on)
     vector, found = _reads(coll, sort, flt, vector_limit, lexical_limit)
-    docs = coll.store.docs()
-    kept, passages = _passages(docs, found.rows, rerank_on, segments)
-    rows = [found.rows[i] for i in kept]
+    kept, passages = _passages(coll, found.rows, rerank_on, segments)
+    rows = found.rows if len(kept) == len(found.rows) else [found.rows[i] for i in kept]
     service = coll.settings.service or {}
     by_reranker = (service.get("provider") == _RERANKER["provider"]
                    and service.get("modelName") == _RERANKER["modelName"])
@@ -310,7 +309,7 @@ def find_and_rerank(coll: CollectionState, body: dict) -> Result:
     top = scores[order[:limit + 1]]
     if (top[1:] == top[:-1]).any():
         order = np.array(sorted(range(len(rows)), key=lambda i: (
-            -scores[i], -found.rrf(kept[i]), sort_key(docs[rows[i]].get("_id")))))
+            -scores[i], -found.rrf(kept[i]), sort_key(coll.store.docs()[rows[i]].get("_id")))))
     best = order[:limit].tolist()
     status: dict[str, Any] = {}
     if get_bool(options, "includeScores"):

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,41 +52,41 @@ class CollectionSettings:
     """A collection's definition, as createCollection accepted it.
 
     ``options`` is the normalised options object that ``findCollections`` with ``explain``
-    echoes; the other fields are read from it.
+    echoes; the other fields are read from it (once: a definition does not change).
     """
 
     name: str
     options: dict
 
-    @property
+    @cached_property
     def vector(self) -> dict | None:
         return self.options.get("vector")
 
-    @property
+    @cached_property
     def dimension(self) -> int | None:
         return self.vector["dimension"] if self.vector else None
 
-    @property
+    @cached_property
     def metric(self) -> str | None:
         return self.vector["metric"] if self.vector else None
 
-    @property
+    @cached_property
     def service(self) -> dict | None:
         return self.vector.get("service") if self.vector else None
 
-    @property
+    @cached_property
     def indexing(self) -> Indexing:
         spec = self.options.get("indexing") or {}
         allow, deny = spec.get("allow"), spec.get("deny")
         return Indexing(tuple(allow) if allow is not None else None,
                         tuple(deny) if deny is not None else None)
 
-    @property
+    @cached_property
     def default_id(self) -> str | None:
         spec = self.options.get("defaultId")
         return spec["type"] if spec else None
 
-    @property
+    @cached_property
     def analyzer(self) -> str | dict | None:
         """The lexical analyzer, ``None`` when lexical search is off."""
         spec = self.options.get("lexical")
@@ -93,7 +94,7 @@ class CollectionSettings:
             return None
         return spec.get("analyzer") or "standard"
 
-    @property
+    @cached_property
     def rerank_service(self) -> dict | None:
         """The reranking service, ``None`` when reranking is off."""
         spec = self.options.get("rerank")

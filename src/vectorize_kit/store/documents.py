@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..values import MISSING, canon, is_ejson
 from .base import AppendableFrame, StoreBase
-from .paths import split_path
+from .paths import get_exact, split_path
 from .vectors import VectorMatrix
 from .wal import SNAPSHOT_BATCH_ROWS, Record, SnapshotBatch, StoreLog
 
@@ -97,6 +97,19 @@ class DocumentStore(StoreBase):
         if cached is None or cached[0] != key:
             cached = self._docs = (key, self._frame["doc"].to_numpy())
         return cached[1]
+
+    def values(self, segments: tuple[str, ...]) -> list[Any]:
+        """The value at a path (``get_exact``; ``MISSING`` where there is none) of every
+        document, in row order: kept until the next write, for reads that look at one field
+        of many rows (do not change it)."""
+        key = (self.version, len(self._rows))
+        cached = self.__dict__.setdefault("_values", {})
+        found = cached.get(segments)
+        if found is None or found[0] != key:
+            if found is None and len(cached) >= _MAX_CACHED_PATHS:
+                cached.clear()
+            found = cached[segments] = (key, [get_exact(d, segments) for d in self.docs()])
+        return found[1]
 
     def seqs(self) -> np.ndarray:
         """The sequence number of every row, ascending."""

@@ -29,6 +29,8 @@ from ..similarity import top_positions
 __all__ = ["Analyzer", "AnalyzerError", "LexicalIndex", "analyzer", "ANALYZERS"]
 
 K1, B = 1.2, 0.75
+#: Indexes of at most this many texts score a query with whole-corpus arrays.
+DENSE_DOCS = 4096
 
 #: Lucene's English stop words (``EnglishAnalyzer.ENGLISH_STOP_WORDS_SET``).
 STOP_WORDS = frozenset(
@@ -261,30 +263,53 @@ class LexicalIndex:
         return known
 
     def _scored(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Index documents holding every term of ``text``, and their BM25 scores."""
+        """Index documents holding every term of ``text`` (ascending), and their BM25
+        scores: bm25s's own sums (its ``get_scores``: each term's precomputed scores added
+        in term order, float32), for the matching documents only."""
         terms = self._query(text)
         if not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self._bm25.nonoccurrence_array is not None:  # (not Lucene's BM25)
+            docs = self._sparse(terms)[0]
+            return docs, self._bm25.get_scores(terms)[docs]
+        if len(self._rows) <= DENSE_DOCS:
+            return self._dense(terms)
+        return self._sparse(terms)
+
+    def _dense(self, terms: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_scored` in a few whole-corpus steps (fewer calls: small corpora)."""
+        matrix = self._bm25.scores
+        indptr, indices = matrix["indptr"], matrix["indices"]
+        spans = [(indptr[t], indptr[t + 1]) for t in terms]
+        flat = np.concatenate([indices[lo:hi] for lo, hi in spans])
+        n = len(self._rows)
+        docs = np.flatnonzero(np.bincount(flat, minlength=n) == len(terms))
+        if not len(docs):
+            return docs, np.zeros(0, dtype=np.float32)
+        data = matrix["data"]
+        scores = np.zeros(n, dtype=data.dtype)
+        np.add.at(scores, flat, np.concatenate([data[lo:hi] for lo, hi in spans]))
+        return docs, scores[docs]
+
+    def _sparse(self, terms: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_scored` on the postings alone (big corpora): intersected shortest first,
+        by binary search in the longer lists (no sorting), then scored."""
         matrix = self._bm25.scores
         indptr, indices = matrix["indptr"], matrix["indices"]
         postings = sorted((indices[indptr[t]:indptr[t + 1]] for t in terms), key=len)
-        docs = postings[0]  # each term's documents, ascending: intersect, shortest first,
-        for other in postings[1:]:  # by binary search in the longer lists (no sorting)
+        docs = postings[0].astype(np.int64)
+        for other in postings[1:]:
             pos = np.searchsorted(other, docs)
             np.minimum(pos, len(other) - 1, out=pos)
             docs = docs[other[pos] == docs]
             if not len(docs):
-                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if self._bm25.nonoccurrence_array is not None:  # (not Lucene's BM25)
-            return docs.astype(np.int64), self._bm25.get_scores(terms)[docs]
-        # bm25s's own sum (its get_scores: each term's precomputed scores added in term
-        # order, float32), for the matching documents only instead of all of them
+                break
         data = matrix["data"]
         scores = np.zeros(len(docs), dtype=data.dtype)
-        for t in terms:
+        for t in terms if len(docs) else ():
             lo, hi = indptr[t], indptr[t + 1]
             scores += data[lo:hi][np.searchsorted(indices[lo:hi], docs)]
-        return docs.astype(np.int64), scores
+        return docs, scores
 
     def matches(self, text: str) -> np.ndarray:
         """A mask over the store's rows: those whose text holds every term of ``text``."""

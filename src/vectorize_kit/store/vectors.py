@@ -30,6 +30,7 @@ class VectorMatrix:
         self._data = np.zeros((0, dimension), dtype=np.float32)
         self._present = np.zeros(0, dtype=bool)
         self._norms = np.zeros(0, dtype=np.float32)
+        self._largest: tuple[float | None] | None = None  # (see largest_norm)
 
     # -- views over the used rows -------------------------------------------------------------
     @property
@@ -68,6 +69,7 @@ class VectorMatrix:
         """Append ``len(present)`` rows; ``block`` holds the vectors of the present ones."""
         k = len(present)
         self.reserve(self.n + k)
+        self._largest = None
         rows = slice(self.n, self.n + k)
         self._present[rows] = present
         self._data[rows] = 0.0
@@ -80,6 +82,7 @@ class VectorMatrix:
 
     def set_row(self, row: int, vector: np.ndarray | None) -> None:
         """Replace (or clear, with ``None``) the vector of one row."""
+        self._largest = None
         if vector is None:
             self._data[row] = 0.0
             self._present[row] = False
@@ -93,6 +96,7 @@ class VectorMatrix:
     def keep(self, mask: np.ndarray) -> None:
         """Drop the rows where ``mask`` is False, keeping the others in order."""
         kept = int(mask.sum())
+        self._largest = None
         self._data[:kept] = self._data[: self.n][mask]
         self._present[:kept] = self._present[: self.n][mask]
         self._norms[:kept] = self._norms[: self.n][mask]
@@ -104,6 +108,16 @@ class VectorMatrix:
 
     def clear(self) -> None:
         self.__init__(self.dimension)  # type: ignore[misc]
+
+    def largest_norm(self) -> float | None:
+        """The largest row norm when every row holds a vector of finite, non-zero norm
+        (else ``None``); kept until the next change."""
+        if self._largest is None:
+            norms = self.norms
+            plain = self.n and self.present.all() and np.isfinite(norms).all() and (
+                norms > 0).all()
+            self._largest = (float(norms.max()) if plain else None,)
+        return self._largest[0]
 
     def row(self, i: int) -> np.ndarray | None:
         """The vector of row ``i``, or ``None``."""
@@ -125,12 +139,13 @@ class VectorMatrix:
             Candidate row numbers (sorted), e.g. those a filter selected; all rows by default.
             Rows without a vector are never returned.
         """
+        largest = None
         if rows is None:
             data, norms = self.data, self.norms
-            present = self.present
             # Most collections hold a vector in every row: then no masking is needed.
-            if not present.all():
-                rows = np.flatnonzero(present)
+            largest = self.largest_norm()
+            if largest is None and not self.present.all():
+                rows = np.flatnonzero(self.present)
                 data, norms = data[rows], norms[rows]
         else:
             rows = rows[self._present[rows]]
@@ -138,7 +153,7 @@ class VectorMatrix:
         if data.shape[0] == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         query = query.astype(np.float32, copy=False)
-        scores = score_rows(data, norms, query, metric)
+        scores = score_rows(data, norms, query, metric, largest_norm=largest)
         best = top_positions(scores, k)
         best = best[np.lexsort((best, -scores[best]))]  # best first; ties in row order
         found = best if rows is None else rows[best]
