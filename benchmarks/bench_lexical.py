@@ -1,6 +1,6 @@
 """Lexical search (``$lexical``) and ``findAndRerank``: vectorize_kit vs bm25s + numpy.
 
-Run: ``python benchmarks/bench_lexical.py`` (about 2-3 min on 2 cores; exit status 1 if a
+Run: ``python benchmarks/bench_lexical.py`` (about 30-60 s on 2 cores; exit status 1 if a
 target is missed).
 
 Every ratio is against a baseline measured in this run, on this machine, on the same data:
@@ -13,8 +13,10 @@ Every ratio is against a baseline measured in this run, on this machine, on the 
 - ``$lexical`` sort, top 10, through the JSON entry (``coll.command({"find": ...})``) against
   bm25s called directly: the same ``standard`` analyzer, ``bm25s.BM25(k1=1.2, b=0.75,
   method="lucene")`` indexed from token ids, and per query ``get_scores`` + the documents
-  holding every query term (intersection of the postings) + ``argpartition`` top 10.  Index
-  builds are not timed (the product builds its index on its first query: printed).
+  holding every query term (intersection of the postings) + ``argpartition`` top 10 (where
+  equal scores straddle the cut, the first documents: the product's rule, so that both give
+  the same top 10).  Index builds are not timed (the product builds its index on its first
+  query: printed).
 - ``findAndRerank`` (top 10 of the vector top 50 + lexical top 50, reranked by the local
   all-MiniLM-L6-v2) against the same pipeline by hand: bm25s top 50, numpy cosine top 50 on
   the pre-normalised matrix, merge with reciprocal rank fusion, rerank = dot products of
@@ -29,6 +31,9 @@ Every ratio is against a baseline measured in this run, on this machine, on the 
   queries (printed only; ``$lexical`` requires every query term, as the Data API does, so
   lexical-only misses many natural questions).
 
+Each query is timed once per pass, ours right after the baseline, over 3 passes (the
+``$lexical`` ones after a warm-up pass); the median of all these timings is reported.
+
 Targets: ours <= 1.5 x baseline (median per query) for each of the four timings; the top 10
 of ours and the baseline agree on every query.
 """
@@ -36,6 +41,7 @@ of ours and the baseline agree on every query.
 from __future__ import annotations
 
 import functools
+import itertools
 import statistics
 import sys
 import time
@@ -52,6 +58,7 @@ from vectorize_kit.store.lexical import analyzer
 
 N, WORDS, VOCAB, DIM, K, HYBRID = 100_000, 40, 20_000, 384, 10, 50
 SYN_QUERIES, RERANK_QUERIES = 40, 20
+PASSES = 3  # timed passes over the queries (the median of all their timings is reported)
 TARGET = 1.5  # ours / baseline, at most
 RRF_K = 60
 
@@ -63,7 +70,7 @@ def timed(fn, *args):
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1e3:8.2f} ms"
+    return f"{seconds * 1e3:8.3f} ms"
 
 
 def check(name: str, ok: bool, detail: str, results: list) -> None:
@@ -113,9 +120,11 @@ class Bare:
 def top_first(scores: np.ndarray, count: int) -> np.ndarray:
     """The positions of the ``count`` highest scores; of equal scores at the cut, the first
     (the rule the product follows, so that both give the same top 10)."""
-    best = np.argpartition(-scores, count - 1)[:count]
-    kth = scores[best].min()
-    if np.count_nonzero(scores >= kth) > count:  # more than count as good: a tie at the cut
+    n = len(scores)
+    part = np.argpartition(scores, (n - count - 1, n - count))
+    best = part[n - count:]
+    kth = scores[part[n - count]]
+    if scores[part[n - count - 1]] == kth:  # the next one as good: a tie at the cut
         above = np.flatnonzero(scores > kth)
         best = np.concatenate([above, np.flatnonzero(scores == kth)[:count - len(above)]])
     return best
@@ -200,13 +209,13 @@ def main() -> int:
     kb_sizes = [len(bare_kb.top(q, len(kb_ids))) for q in lex_qs]
     base_t, ours_t, agree = [], [], 0
     for q in lex_qs:  # interleaved; the first pass is the warm-up
-        for warm in (True, False):
+        for n in range(1 + PASSES):
             tb, best = timed(bare_kb.top, q, K)
             to, found = timed(lex_find, kb_coll, q)
-            if not warm:
+            if n:
                 base_t.append(tb)
                 ours_t.append(to)
-                agree += found == [kb_ids[r] for r in best.tolist()]
+                agree += n == 1 and found == [kb_ids[r] for r in best.tolist()]
     rows_out.append(("$lexical find, 320 articles", statistics.median(base_t),
                      statistics.median(ours_t), agree, len(lex_qs)))
     print(f"  (setup: 320 $hybrid inserts {t_kb_insert:.1f} s; product index build on first "
@@ -224,13 +233,13 @@ def main() -> int:
     kb_emb = dict(zip(kb_texts, kb_matrix))
     q_emb = dict(zip(qs, embed(qs)))
     base_t, ours_t, agree = [], [], 0
-    for q, first in zip(qs, hybrid_found):
+    for n, (q, first) in itertools.product(range(PASSES), zip(qs, hybrid_found)):
         tb, best = timed(bare_rerank, bare_kb, kb_matrix, q_emb[q], q, q_emb[q], kb_texts,
                          kb_emb, kb_ids)
         to, found = timed(hybrid_kb, q)
         base_t.append(tb)
         ours_t.append(to)
-        agree += found == best == first
+        agree += n == 0 and found == best == first
     rows_out.append(("findAndRerank $hybrid, 320 articles", statistics.median(base_t),
                      statistics.median(ours_t), agree, len(qs)))
 
@@ -285,13 +294,13 @@ def main() -> int:
 
     base_t, ours_t, agree, sizes = [], [], 0, []
     for q in syn_q:
-        for warm in (True, False):
+        for n in range(1 + PASSES):
             tb, best = timed(bare.top, q, K)
             to, found = timed(lex_find, syn, q)
-            if not warm:
+            if n:
                 base_t.append(tb)
                 ours_t.append(to)
-                agree += found == best.tolist()
+                agree += n == 1 and found == best.tolist()
         sizes.append(len(bare.top(q, N)))
     rows_out.append((f"$lexical find, {N:,} documents", statistics.median(base_t),
                      statistics.median(ours_t), agree, len(syn_q)))
@@ -318,12 +327,13 @@ def main() -> int:
           f"{t_emb:.1f} s for the baseline, or read from the product's cache)")
     all_ids = list(range(N))
     base_t, ours_t, agree = [], [], 0
-    for v, q, body, first in zip(qvecs, rq, bodies, warm_found):
+    for n, (v, q, body, first) in itertools.product(
+            range(PASSES), zip(qvecs, rq, bodies, warm_found)):
         tb, best = timed(bare_rerank, bare, mn, v, q, rq_emb[q], titles, title_emb, all_ids)
         to, found = timed(lambda b: found_ids(syn.command(b)), body)
         base_t.append(tb)
         ours_t.append(to)
-        agree += found == best == first
+        agree += n == 0 and found == best == first
     rows_out.append((f"findAndRerank $vector+$lexical, {N:,}", statistics.median(base_t),
                      statistics.median(ours_t), agree, len(rq)))
 

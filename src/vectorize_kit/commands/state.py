@@ -95,6 +95,12 @@ class CollectionSettings:
         return spec.get("analyzer") or "standard"
 
     @cached_property
+    def model(self) -> ModelInfo:
+        """The model of the embedding service (see :func:`model_of`)."""
+        assert self.service is not None
+        return model_of(self.service)
+
+    @cached_property
     def rerank_service(self) -> dict | None:
         """The reranking service, ``None`` when reranking is off."""
         spec = self.options.get("rerank")
@@ -147,28 +153,29 @@ class SchemaObjectState:
         info = PROVIDERS[service["provider"]]
         key = self._api_key(service, api_key) if info.external else None
         prefix = model.query_prefix if kind == "query" else model.passage_prefix
-        try:
-            endpoint = self.database.workspace.endpoints.get(info.name)
-            provider = get_provider(info.name, endpoint=endpoint)
-        except KeyError:
-            raise DataAPIError(
-                "EMBEDDING_PROVIDER_UNAVAILABLE",
-                f"The Embedding Provider is unavailable\nUnderlying problem: provider "
-                f"'{info.name}' is not installed in this version of vectorize_kit. Insert "
-                "vectors instead.",
-            ) from None
+        endpoint = self.database.workspace.endpoints.get(info.name)
         sent = [prefix + t for t in texts]
         # the cache: a text embedded before (by this provider, endpoint and model) is not
         # sent again, nor is a text repeated within this call
         cache = self.database.workspace.embedding_cache
         where = info.name if endpoint is None else f"{info.name}@{endpoint}"
         vectors = cache.get_many(where, model.name, sent)
-        todo = list(dict.fromkeys(t for t, v in zip(sent, vectors) if v is None))
+        todo = [t for t, v in zip(sent, vectors) if v is None]
+        todo = list(dict.fromkeys(todo)) if len(todo) > 1 else todo
         if todo and self.request_failure is not None:
             # these very texts just failed, before the lock: the same error, without asking
             # the provider (and waiting out its retries) a second time
             raise self.request_failure
         if todo:
+            try:
+                provider = get_provider(info.name, endpoint=endpoint)
+            except KeyError:
+                raise DataAPIError(
+                    "EMBEDDING_PROVIDER_UNAVAILABLE",
+                    f"The Embedding Provider is unavailable\nUnderlying problem: provider "
+                    f"'{info.name}' is not installed in this version of vectorize_kit. Insert "
+                    "vectors instead.",
+                ) from None
             fresh = provider.embed(todo, model=model.name, kind=kind, api_key=key)
             if fresh.shape != (len(todo), model.dimension):
                 raise DataAPIError(
@@ -302,8 +309,7 @@ class CollectionState(SchemaObjectState):
     @property
     def model(self) -> ModelInfo:
         """The model of the collection's embedding service."""
-        assert self.settings.service is not None
-        return model_of(self.settings.service)
+        return self.settings.model
 
 
 class TableState(SchemaObjectState):

@@ -92,9 +92,9 @@ class EmbeddingCache:
                     out[i] = np.frombuffer(found[d], dtype="<f4")
                     fresh[texts[i]] = out[i]
             self._remember(provider, model, fresh)
-        hits = sum(v is not None for v in out)
-        self.hits += hits
-        self.misses += len(out) - hits
+        misses = sum(v is None for v in out) if todo else 0
+        self.hits += len(out) - misses
+        self.misses += misses
         return out
 
     def _remember(self, provider: str, model: str, vectors: dict[str, np.ndarray]) -> None:

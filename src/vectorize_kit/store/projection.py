@@ -90,6 +90,10 @@ class Projection:
                 if k not in dropped}
 
 
+#: The projection of most reads (shared: a parsed projection is never changed).
+_DEFAULT = Projection()
+
+
 def _clone(value: Any) -> Any:
     """A copy of a JSON value (its objects and arrays new; scalars are immutable)."""
     if type(value) in _SCALARS:  # the most common case first
@@ -106,9 +110,9 @@ def parse_projection(clause: Any) -> Projection:
 
     Raises ``UNSUPPORTED_PROJECTION_PARAM`` for mixed modes, overlapping paths and bad values.
     """
+    if clause is None or clause == {}:
+        return _DEFAULT
     proj = Projection()
-    if clause is None:
-        return proj
     if not isinstance(clause, dict):
         raise _bad(f"The projection must be a JSON object, not {clause!r}.")
     modes: set[bool] = set()
