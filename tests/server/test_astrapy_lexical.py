@@ -137,6 +137,35 @@ def test_find_and_rerank_with_vectors_and_lexical(adb):
     assert error_code(caught) == "MISSING_RERANK_QUERY_TEXT"
 
 
+def test_equal_scores_are_ordered_by_the_rules(adb):
+    """Through astrapy: equal vector or BM25 scores at the limit keep insertion order, and
+    findAndRerank candidates with the same passage go by $rrf, then _id."""
+    coll = adb.create_collection("ties", definition=CollectionDefinition(
+        vector=CollectionVectorOptions(dimension=2, metric="cosine")))
+    coll.insert_many([{"_id": f"t{i:02}", "$vector": [1.0, 1.0], "$lexical": "same words",
+                       "text": "same words"} for i in range(40)]
+                     + [{"_id": "z", "$vector": [0.0, 1.0], "$lexical": "other",
+                         "text": "same words"}])
+    for limit in (1, 5, 7, 16):
+        expected = [f"t{i:02}" for i in range(limit)]
+        assert [d["_id"] for d in coll.find(sort={"$vector": [1.0, 0.9]}, limit=limit)
+                ] == expected
+        assert [d["_id"] for d in coll.find(sort={"$lexical": "words"}, limit=limit)
+                ] == expected
+    hits = coll.find_and_rerank(
+        sort={"$hybrid": {"$vector": [0.0, 1.0], "$lexical": "same"}}, rerank_query="words",
+        rerank_on="text", include_scores=True, hybrid_limits=3).to_list()
+    # z: vector rank 1; t00: vector 2 and bm25 1; t01: vector 3 and bm25 2; t02: bm25 3
+    assert [h.document["_id"] for h in hits] == ["t00", "t01", "z", "t02"]
+    assert len({h.scores["$rerank"] for h in hits}) == 1
+    assert [h.scores["$rrf"] for h in hits] == pytest.approx(
+        [1 / 62 + 1 / 61, 1 / 63 + 1 / 62, 1 / 61, 1 / 63])
+    hits = coll.find_and_rerank(
+        sort={"$hybrid": {"$vector": [0.0, 1.0], "$lexical": "same"}}, rerank_query="words",
+        rerank_on="text", hybrid_limits={"$vector": 1, "$lexical": 1}).to_list()
+    assert [h.document["_id"] for h in hits] == ["t00", "z"]  # the same $rrf: by _id
+
+
 def test_find_and_rerank_with_vectorize_and_providers(adb):
     coll = adb.create_collection("kb", definition=CollectionDefinition(
         vector=CollectionVectorOptions(service=VectorServiceOptions(

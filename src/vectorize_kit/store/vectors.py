@@ -157,5 +157,5 @@ class VectorMatrix:
         best = top_positions(scores, k)
         best = best[np.lexsort((best, -scores[best]))]  # best first; ties in row order
         found = best if rows is None else rows[best]
-        return found.astype(np.int64), scores[best].astype(np.float64)
+        return found.astype(np.int64, copy=False), scores[best].astype(np.float64)
 
