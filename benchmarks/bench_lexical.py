@@ -121,9 +121,9 @@ def top_first(scores: np.ndarray, count: int) -> np.ndarray:
     """The positions of the ``count`` highest scores; of equal scores at the cut, the first
     (the rule the product follows, so that both give the same top 10)."""
     n = len(scores)
-    part = np.argpartition(scores, (n - count - 1, n - count))
+    part = np.argpartition(scores, n - count - 1)
     best = part[n - count:]
-    kth = scores[part[n - count]]
+    kth = scores[best].min()
     if scores[part[n - count - 1]] == kth:  # the next one as good: a tie at the cut
         above = np.flatnonzero(scores > kth)
         best = np.concatenate([above, np.flatnonzero(scores == kth)[:count - len(above)]])

@@ -75,9 +75,9 @@ def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
     n = len(scores)
     if k >= n:
         return np.arange(n)
-    part = np.argpartition(scores, (n - k - 1, n - k))  # the k-th and (k+1)-th best placed
+    part = scores.argpartition(n - k - 1)  # the (k+1)-th best placed, the k best after it
     best = part[n - k:]
-    kth = scores[part[n - k]]
+    kth = scores[best].min()
     if scores[part[n - k - 1]] == kth:  # the (k+1)-th as good as the k-th: a tie at the cut
         above = np.flatnonzero(scores > kth)
         best = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])

@@ -305,7 +305,7 @@ def find_and_rerank(coll: CollectionState, body: dict) -> Result:
         query_vector=vector if by_reranker and query == sort.vectorize else None)
     # best rerank score first, then best fused rank, then _id: the fused rank is needed
     # only where scores tie (rare: they are floats)
-    order = np.argsort(-scores, kind="stable")
+    order = (-scores).argsort(kind="stable")
     top = scores[order[:limit + 1]]
     if (top[1:] == top[:-1]).any():
         order = np.array(sorted(range(len(rows)), key=lambda i: (
