@@ -75,7 +75,6 @@ class Projection:
             out["$vector"] = vector
         return out
 
-
     def apply_many(self, docs: list[dict]) -> list[dict]:
         """:meth:`apply` to each of ``docs``, without vectors (one pass for the common
         projections: all fields but a few)."""
