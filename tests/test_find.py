@@ -306,6 +306,20 @@ def test_cosine_scores_are_the_same_with_and_without_unusual_rows(db):
     assert scores() == plain
 
 
+def test_dot_products_that_overflow_still_rank_and_answer(db):
+    """Huge (finite) vectors: a dot product overflowing to infinity ranks first, one that is
+    inf - inf counts as 0; every $similarity is a finite number (JSON has no NaN)."""
+    c = db.create_collection("dots", dimension=2, metric="dot_product")
+    c.insert_many([{"_id": "undefined", "$vector": [3e38, -3e38]},
+                   {"_id": "a", "$vector": [0.6, 0.8]}, {"_id": "b", "$vector": [-0.8, -0.6]},
+                   {"_id": "huge", "$vector": [3e38, 3e38]}])
+    found = c.find({}, sort={"$vector": [10, 10]}, include_similarity=True).to_list()
+    assert [d["_id"] for d in found] == ["huge", "a", "undefined", "b"]
+    assert all(np.isfinite(d["$similarity"]) for d in found)
+    assert found[2]["$similarity"] == 0.5
+    assert c.find_one({}, sort={"$vector": [10, 10]})["_id"] == "huge"
+
+
 def test_vector_search_skips_documents_without_vectors(vcoll):
     vcoll.insert_many([{"_id": 1, "$vector": [1, 0, 0]}, {"_id": 2}, {"_id": 3, "$vector": None}])
     assert [d["_id"] for d in vcoll.find({}, sort={"$vector": [1, 1, 0]})] == [1]

@@ -174,6 +174,22 @@ def test_equal_bm25_scores_at_the_cut_keep_row_order(db):
         assert _ids(found) == ["best"] + [f"d{i:02}" for i in range(limit - 1)]
 
 
+def test_terms_of_a_refused_insert_match_nothing(lex):
+    """A text an insert refused leaves no term behind that a search could trip on."""
+    assert _ids(lex.command({"find": {"sort": {"$lexical": "fun"}}}))  # the index is built
+    long = " ".join(f"zzword{i}" for i in range(1500))
+    assert code(lex.command({"insertOne": {"document": {"_id": "x", "$lexical": long}}})) == (
+        "LEXICAL_CONTENT_TOO_LONG")
+    assert code(lex.command({"insertOne": {"document": {"_id": "lexical-1",
+                                                        "$lexical": "freshterm"}}})) == (
+        "DOCUMENT_ALREADY_EXISTS")
+    for text in ("zzword5", "zzword1499", "freshterm", "monkey freshterm"):
+        assert _ids(lex.command({"find": {"sort": {"$lexical": text}}})) == []
+        assert _ids(lex.command({"find": {"filter": {"$lexical": {"$match": text}}}})) == []
+    assert _ids(lex.command({"find": {"sort": {"$lexical": "monkey"}}})) == [
+        "lexical-2", "lexical-1"]
+
+
 def test_lexical_field_writes(lex):
     long_text = " ".join(f"word{i}" for i in range(1500))  # > 8192 bytes of distinct terms
     for doc, error in (
@@ -270,6 +286,32 @@ def test_find_and_rerank_ties_go_by_fused_rank_then_id(db):
     # q found by the vector read only, p by the lexical read only: the same $rrf, so by _id
     assert ranked({"$vector": [0, 1], "$lexical": "red"}, hybridLimits=1) == (
         ["p", "q"], [pytest.approx(1 / 61)] * 2)
+
+
+def test_find_and_rerank_reads_passages_as_they_are_now(hybrid):
+    """Passages follow every write, on the first read after it and on the reads after."""
+    body = {"findAndRerank": {"filter": {"_id": {"$in": ["a", "b"]}},
+                              "sort": {"$hybrid": {"$vector": [1, 0], "$lexical": "red"}},
+                              "options": {"rerankQuery": "apple", "rerankOn": "text",
+                                          "includeScores": True}}}
+
+    def reranks():
+        out = hybrid.command(body)
+        return dict(zip(_ids(out), (s["scores"]["$rerank"]
+                                    for s in out["status"]["documentResponses"])))
+
+    before = [reranks() for _ in range(3)]
+    assert before[0] == before[1] == before[2] and set(before[0]) == {"a", "b"}
+    hybrid.command({"updateOne": {"filter": {"_id": "b"}, "update": {"$set": {"text": None}}}})
+    assert [set(reranks()) for _ in range(3)] == [{"a"}] * 3  # b has no passage now
+    hybrid.command({"updateOne": {"filter": {"_id": "b"},
+                                  "update": {"$set": {"text": {"not": "text"}}}}})
+    assert [code(hybrid.command(body)) for _ in range(3)] == ["COMMAND_FIELD_VALUE_INVALID"] * 3
+    hybrid.command({"updateOne": {"filter": {"_id": "b"},
+                                  "update": {"$set": {"text": "red apple"}}}})
+    after = [reranks() for _ in range(3)]
+    assert after[0] == after[1] == after[2]
+    assert after[0]["b"] == after[0]["a"]  # the same text now: the same score
 
 
 @pytest.mark.parametrize(("body", "error"), [

@@ -47,7 +47,11 @@ def score_rows(data: np.ndarray, norms: np.ndarray, query: np.ndarray, metric: s
             cos = np.nan_to_num(cos, nan=0.0, posinf=0.0, neginf=0.0)
         return _cosine_similarity(cos)
     if metric == "dot_product":
-        return (1.0 + data @ query) / 2.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            dot = data @ query
+        if not np.isfinite(dot).all():  # overflowed: the largest float, or 0 for inf - inf
+            dot = np.nan_to_num(dot, nan=0.0)
+        return (1.0 + dot) / 2.0
     if metric == "euclidean":
         # Squared distances from the differences themselves: |a|² + |q|² - 2a·q cancels
         # badly in float32 when the vectors are long and close. Chunks bound the temporary.
@@ -78,6 +82,8 @@ def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
     part = scores.argpartition(n - k - 1)  # the (k+1)-th best placed, the k best after it
     best = part[n - k:]
     kth = scores[best].min()
+    if kth != kth:  # NaN (which sorts above every number) among the best: it comes last
+        return top_positions(np.where(np.isnan(scores), -np.inf, scores), k)
     if scores[part[n - k - 1]] == kth:  # the (k+1)-th as good as the k-th: a tie at the cut
         above = np.flatnonzero(scores > kth)
         best = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])

@@ -200,8 +200,7 @@ def _passages(coll: CollectionState, rows: list[int], path: str, segments: tuple
               ) -> tuple[list[int], list[str]]:
     """The candidates (their positions in ``rows``) that are reranked, and their texts: a
     candidate without a text there (missing, null, blank) is dropped."""
-    stored = coll.store.values(segments)
-    values = [stored[r] for r in rows]
+    values = coll.store.values(segments, rows)
     if set(map(type, values)) <= {str} and all(values) and not any(map(str.isspace, values)):
         return list(range(len(rows))), values  # (the usual case, in C-level passes)
     docs = coll.store.docs()

@@ -98,18 +98,25 @@ class DocumentStore(StoreBase):
             cached = self._docs = (key, self._frame["doc"].to_numpy())
         return cached[1]
 
-    def values(self, segments: tuple[str, ...]) -> list[Any]:
-        """The value at a path (``get_exact``; ``MISSING`` where there is none) of every
-        document, in row order: kept until the next write, for reads that look at one field
-        of many rows (do not change it)."""
+    def values(self, segments: tuple[str, ...], rows: list[int]) -> list[Any]:
+        """The value at a path (``get_exact``; ``MISSING`` where there is none) of the
+        documents at ``rows``. A second read of the path between two writes keeps every
+        document's value (until the next write), for reads that look at one field of many
+        rows; the first one after a write looks at its rows only."""
         key = (self.version, len(self._rows))
         cached = self.__dict__.setdefault("_values", {})
         found = cached.get(segments)
+        docs = self.docs()
         if found is None or found[0] != key:
             if found is None and len(cached) >= _MAX_CACHED_PATHS:
                 cached.clear()
-            found = cached[segments] = (key, [get_exact(d, segments) for d in self.docs()])
-        return found[1]
+            cached[segments] = (key, None)
+            return [get_exact(docs[r], segments) for r in rows]
+        column = found[1]
+        if column is None:
+            column = [get_exact(d, segments) for d in docs]
+            cached[segments] = (key, column)
+        return [column[r] for r in rows]
 
     def seqs(self) -> np.ndarray:
         """The sequence number of every row, ascending."""

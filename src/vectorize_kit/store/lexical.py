@@ -214,6 +214,7 @@ class LexicalIndex:
         self._bm25: Any = None
         self._rows = np.zeros(0, dtype=np.int64)  # index document -> store row
         self._size = 0  # rows of the store
+        self._indexed = 0  # terms the index was built with (later ones are in no document)
 
     def terms(self, text: str) -> np.ndarray:
         """The term ids of ``text`` (with repeats), learning new terms."""
@@ -251,13 +252,17 @@ class LexicalIndex:
             bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
             bm25.index(Tokenized(ids=ids, vocab=dict(self._vocab)), show_progress=False)
         self._bm25, self._rows, self._size, self._key = bm25, rows, len(values), key
+        self._indexed = len(self._vocab)
 
     def _query(self, text: str) -> list[int] | None:
-        """The distinct term ids of a query; ``None`` if some term is in no document."""
+        """The distinct term ids of a query; ``None`` if some term is in no document (terms
+        learnt after the index was built, e.g. from a text an insert then refused, are in
+        none)."""
         known = []
+        indexed = self._indexed if self._bm25 is not None else 0
         for term in dict.fromkeys(self.analyzer(text)):
             tid = self._vocab.get(term)
-            if tid is None or self._bm25 is None:
+            if tid is None or tid >= indexed:
                 return None
             known.append(tid)
         return known
