@@ -243,7 +243,7 @@ def _rerank_scores(coll: CollectionState, query: str, passages: list[str], *,
     matrix = None
     if stored and vectors is not None:
         at = np.array(rows, dtype=np.intp)
-        if vectors.largest_norm() is not None or vectors.present[at].all():
+        if vectors.present[at].all():
             matrix = vectors.data[at]
     if matrix is None:
         matrix = coll.vectorize(_RERANKER, passages)

